@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// The `focus` command line.
+@main
+struct Focus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "focus",
+        abstract: "Long-document question answering with diffusion language models on CPUs.")
+}

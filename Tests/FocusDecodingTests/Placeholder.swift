@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusDecoding
+
+@Test func FocusDecodingBuilds() {
+    #expect(Bool(true))
+}

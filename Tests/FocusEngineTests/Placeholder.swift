@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusEngine
+
+@Test func FocusEngineBuilds() {
+    #expect(Bool(true))
+}

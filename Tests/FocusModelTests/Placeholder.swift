@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusModel
+
+@Test func FocusModelBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusQueue
+
+@Test func FocusQueueBuilds() {
+    #expect(Bool(true))
+}

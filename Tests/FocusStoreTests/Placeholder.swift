@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusStore
+
+@Test func FocusStoreBuilds() {
+    #expect(Bool(true))
+}

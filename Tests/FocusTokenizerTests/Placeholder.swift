@@ -1,0 +1,6 @@
+import Testing
+@testable import FocusTokenizer
+
+@Test func FocusTokenizerBuilds() {
+    #expect(Bool(true))
+}
