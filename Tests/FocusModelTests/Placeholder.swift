@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusModel
-
-@Test func FocusModelBuilds() {
-    #expect(Bool(true))
-}
