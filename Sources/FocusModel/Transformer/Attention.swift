@@ -24,10 +24,17 @@ public struct AttentionOptions {
     /// When set, receives for every key of the logical sequence the attention probability it
     /// received, summed over heads and query rows (its length must be the total key count).
     public var keyMass: UnsafeMutablePointer<Float>?
+    /// When set, receives the call's queries (after RoPE, `n × headCount·headDimension`) before
+    /// attention runs, e.g. to score stored blocks by their representative keys.
+    public var onQueries: ((Matrix) -> Void)?
 
-    public init(visibleKeys: [Int32]? = nil, keyMass: UnsafeMutablePointer<Float>? = nil) {
+    public init(
+        visibleKeys: [Int32]? = nil, keyMass: UnsafeMutablePointer<Float>? = nil,
+        onQueries: ((Matrix) -> Void)? = nil
+    ) {
         self.visibleKeys = visibleKeys
         self.keyMass = keyMass
+        self.onQueries = onQueries
     }
 }
 

@@ -65,12 +65,27 @@ public final class DenseKVCache: KVCache, @unchecked Sendable {
     public func valuePointer(layer: Int) -> UnsafePointer<Float> { UnsafePointer(values[layer]) }
 
     public func append(layer: Int, keys newKeys: Matrix, values newValues: Matrix) {
+        append(layer: layer, keys: newKeys, values: newValues, rows: 0..<newKeys.rows)
+    }
+
+    /// Appends rows `rows` of `newKeys` and `newValues` to `layer`.
+    public func append(layer: Int, keys newKeys: Matrix, values newValues: Matrix, rows: Range<Int>) {
         precondition(newKeys.columns == kvDimension && newValues.columns == kvDimension, "KV width mismatch")
-        let needed = rowCounts[layer] + newKeys.rows
+        let needed = rowCounts[layer] + rows.count
         if needed > capacity { grow(to: max(needed, capacity * 2)) }
-        (keys[layer] + rowCounts[layer] * kvDimension).update(from: newKeys.data, count: newKeys.count)
-        (values[layer] + rowCounts[layer] * kvDimension).update(from: newValues.data, count: newValues.count)
+        let count = rows.count * kvDimension
+        (keys[layer] + rowCounts[layer] * kvDimension).update(from: newKeys.row(rows.lowerBound), count: count)
+        (values[layer] + rowCounts[layer] * kvDimension).update(from: newValues.row(rows.lowerBound), count: count)
         rowCounts[layer] = needed
+    }
+
+    /// Replaces rows `rows[i]` of `layer` with row i of `keys` and `values` (refreshed rows).
+    public func overwrite(layer: Int, rows: [Int], keys newKeys: Matrix, values newValues: Matrix) {
+        for (i, row) in rows.enumerated() {
+            precondition(row < rowCounts[layer], "row \(row) not cached")
+            (keys[layer] + row * kvDimension).update(from: newKeys.row(i), count: kvDimension)
+            (values[layer] + row * kvDimension).update(from: newValues.row(i), count: kvDimension)
+        }
     }
 
     /// Drops every row from `rows` on, in every layer.

@@ -144,6 +144,7 @@ public final class TransformerModel: @unchecked Sendable {
         rotary.apply(q.data, rows: n, ld: d, heads: c.headCount, positions: positions)
         rotary.apply(k.data, rows: n, ld: kvDim, heads: c.kvHeadCount, positions: positions)
 
+        options.onQueries?(q)
         let own = KVSegment(keys: k.data, values: v.data, rows: n, stride: kvDim)
         let attended = Matrix(rows: n, columns: d)
         Attention.compute(

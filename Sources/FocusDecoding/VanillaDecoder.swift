@@ -1,0 +1,55 @@
+import FocusModel
+
+/// LLaDA's reference sampler: canvas `[prompt | mask × gen_length]`, semi-autoregressive blocks,
+/// steps split evenly over the blocks, and at every step a full forward over the whole canvas
+/// followed by unmasking the most confident masked positions of the current block.
+public struct VanillaDecoder: DiffusionDecoder {
+    public let model: TransformerModel
+    /// Tokens besides the model's EOS that end an answer (e.g. end of turn).
+    public let extraStopTokens: [Int32]
+
+    public init(model: TransformerModel, extraStopTokens: [Int32] = []) {
+        self.model = model
+        self.extraStopTokens = extraStopTokens
+    }
+
+    public func decode(_ prompt: DecodingPrompt, parameters p: DecodingParameters) throws -> DecodingResult {
+        try check(prompt, p, model: model)
+        let start = monotonicSeconds()
+        var canvas = Canvas(
+            prompt: prompt, generationLength: p.generationLength, maskID: model.configuration.maskTokenID,
+            stopIDs: model.stopTokens(extra: extraStopTokens))
+        var sampler = TokenSampler(temperature: p.temperature, seed: p.seed)
+        var result = DecodingResult()
+        let visibility = model.promptVisibility(documentRows: prompt.documentLength, totalRows: canvas.count)
+        let positions = canvas.positions
+
+        blocks: for block in 0..<p.blockCount {
+            let rows = canvas.blockRows(block, blockLength: p.blockLength)
+            let schedule = transferSchedule(masked: rows.count, steps: p.stepsPerBlock)
+            for count in schedule {
+                let masked = canvas.maskedRows(in: rows)
+                if masked.isEmpty { break }
+                let logits = model.forward(
+                    tokens: canvas.tokens, positions: positions, visibleKeys: visibility,
+                    logitRows: masked.map(model.logitRow(for:)))
+                result.forwardPasses += 1
+                result.steps += 1
+                result.attendedRows += canvas.count * model.configuration.layerCount
+                result.availableRows += canvas.count * model.configuration.layerCount
+                let proposals = sampler.propose(rows: masked, logits: logits)
+                for accepted in UnmaskingRule.topK(count).select(proposals) {
+                    canvas.set(accepted.row, to: accepted.token)
+                }
+            }
+            if canvas.blockEndsAnswer(rows) {
+                canvas.fill(from: rows.upperBound, with: model.configuration.eosTokenID ?? canvas.tokens[rows.last!])
+                break blocks
+            }
+        }
+        result.answerTokens = canvas.answerTokens
+        result.generatedTokens = canvas.generatedTokens
+        result.decodeSeconds = monotonicSeconds() - start
+        return result
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusDecoding
-
-@Test func FocusDecodingBuilds() {
-    #expect(Bool(true))
-}
