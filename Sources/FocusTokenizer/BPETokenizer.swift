@@ -1,0 +1,197 @@
+import Foundation
+
+/// A byte-level BPE tokenizer loaded from a Hugging Face `tokenizer.json`.
+///
+/// `encode` matches `tokenizers`' `encode(text, add_special_tokens=False)`: added tokens are
+/// found in the raw text first, the rest is normalized, split into pieces, mapped to the
+/// byte-level alphabet and merged. The instance is safe to share between threads.
+public final class BPETokenizer: @unchecked Sendable {
+    /// Number of ids, i.e. one more than the largest id of the vocabulary and added tokens.
+    public let vocabularySize: Int
+    /// The added tokens of the file, in file order.
+    public let addedTokens: [AddedToken]
+    /// Special added tokens by content.
+    public let specialTokens: [String: Int32]
+
+    private let idToToken: [String]
+    private let vocabulary: [String: Int32]
+    private let merges: [UInt64: UInt64]
+    private let byteIDs: [Int32]
+    private let specialIDs: Set<Int32>
+    private let normalizesToNFC: Bool
+    private let ignoresMerges: Bool
+    let preTokenizer: PreTokenizer
+    private let addedTokenMatcher: AddedTokenMatcher
+
+    private var pieceCache: [String: [Int32]] = [:]
+    private let pieceCacheLock = NSLock()
+    private static let pieceCacheLimit = 100_000
+
+    /// Loads `tokenizer.json` at `url`.
+    /// - Throws: `TokenizerError` naming the file and the offending field.
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(definition: TokenizerDefinition.load(contentsOf: url), path: url.path)
+    }
+
+    init(definition: TokenizerDefinition, path: String, forceRegex: Bool = false) throws {
+        idToToken = definition.idToToken
+        vocabularySize = definition.idToToken.count
+        vocabulary = definition.vocabulary
+        merges = definition.merges
+        addedTokens = definition.addedTokens
+        normalizesToNFC = definition.normalizesToNFC
+        ignoresMerges = definition.ignoresMerges
+        var byteIDs: [Int32] = []
+        for scalar in ByteLevelAlphabet.scalars {
+            guard let id = definition.vocabulary[String(scalar)] else {
+                throw TokenizerError.unsupportedComponent(
+                    path: path, field: "model.vocab", value: "no token for byte symbol \(String(scalar).debugDescription)")
+            }
+            byteIDs.append(id)
+        }
+        self.byteIDs = byteIDs
+        var special: [String: Int32] = [:]
+        for token in definition.addedTokens where token.isSpecial { special[token.content] = token.id }
+        specialTokens = special
+        specialIDs = Set(special.values)
+        do {
+            preTokenizer = try PreTokenizer(pattern: definition.splitPattern, forceRegex: forceRegex)
+        } catch {
+            throw TokenizerError.invalidPattern(path: path, field: "pre_tokenizer", pattern: definition.splitPattern ?? "")
+        }
+        addedTokenMatcher = AddedTokenMatcher(definition.addedTokens)
+    }
+
+    // MARK: - Lookup
+
+    /// The id of a vocabulary or added token, or nil.
+    public func id(of token: String) -> Int32? {
+        if let id = vocabulary[token] { return id }
+        return addedTokens.first(where: { $0.content == token })?.id
+    }
+
+    /// Same as `id(of:)`.
+    public func tokenID(for token: String) -> Int32? {
+        id(of: token)
+    }
+
+    /// The vocabulary spelling of `id` (byte-level alphabet for BPE tokens), or nil when unused.
+    public func token(for id: Int32) -> String? {
+        guard id >= 0, Int(id) < idToToken.count, !idToToken[Int(id)].isEmpty else { return nil }
+        return idToToken[Int(id)]
+    }
+
+    /// Whether `id` is a special added token.
+    public func isSpecial(_ id: Int32) -> Bool {
+        specialIDs.contains(id)
+    }
+
+    // MARK: - Encoding
+
+    /// Token ids of `text`, without adding any special token.
+    public func encode(_ text: String) -> [Int32] {
+        var text = text
+        text.makeContiguousUTF8()
+        var ids: [Int32] = []
+        ids.reserveCapacity(text.utf8.count / 3 + 1)
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            var segmentStart = 0
+            addedTokenMatcher.forEachMatch(in: bytes) { range, id in
+                encodeSegment(bytes, segmentStart, range.lowerBound, into: &ids)
+                ids.append(id)
+                segmentStart = range.upperBound
+            }
+            encodeSegment(bytes, segmentStart, bytes.count, into: &ids)
+        }
+        return ids
+    }
+
+    /// Encodes text free of added tokens: normalize, split, merge.
+    private func encodeSegment(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into ids: inout [Int32]) {
+        guard start < end else { return }
+        if normalizesToNFC, bytes[start..<end].contains(where: { $0 >= 0x80 }) {
+            let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            var normalized = raw.precomposedStringWithCanonicalMapping
+            normalized.makeContiguousUTF8()
+            normalized.utf8.withContiguousStorageIfAvailable { normalizedBytes in
+                encodeNormalized(normalizedBytes, 0, normalizedBytes.count, into: &ids)
+            }
+        } else {
+            encodeNormalized(bytes, start, end, into: &ids)
+        }
+    }
+
+    private func encodeNormalized(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into ids: inout [Int32]) {
+        var pieces: [Range<Int>] = []
+        pieces.reserveCapacity((end - start) / 4 + 1)
+        preTokenizer.split(bytes, start, end, into: &pieces)
+        for piece in pieces {
+            if piece.count == 1 {
+                ids.append(byteIDs[Int(bytes[piece.lowerBound])])
+                continue
+            }
+            let slice = UnsafeBufferPointer(rebasing: bytes[piece])
+            let key = String(decoding: slice, as: UTF8.self)
+            pieceCacheLock.lock()
+            let cached = pieceCache[key]
+            pieceCacheLock.unlock()
+            if let cached {
+                ids.append(contentsOf: cached)
+                continue
+            }
+            let merged = mergePiece(slice)
+            ids.append(contentsOf: merged)
+            pieceCacheLock.lock()
+            if pieceCache.count >= Self.pieceCacheLimit { pieceCache.removeAll(keepingCapacity: true) }
+            pieceCache[key] = merged
+            pieceCacheLock.unlock()
+        }
+    }
+
+    // MARK: - BPE merges
+
+    @inline(__always)
+    private func mergeEntry(_ left: Int32, _ right: Int32) -> UInt64 {
+        merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))] ?? .max
+    }
+
+    /// Applies the merge rules to one piece: repeatedly merge the lowest-ranked adjacent pair,
+    /// the leftmost one on ties, until no pair has a rule.
+    func mergePiece(_ piece: UnsafeBufferPointer<UInt8>) -> [Int32] {
+        if ignoresMerges, let whole = vocabulary[ByteLevelAlphabet.encode(piece)] { return [whole] }
+        var symbols = piece.map { byteIDs[Int($0)] }
+        guard symbols.count > 1 else { return symbols }
+        // entries[i] is the packed (rank, merged id) of the pair (symbols[i], symbols[i + 1]).
+        var entries = (0..<symbols.count - 1).map { mergeEntry(symbols[$0], symbols[$0 + 1]) }
+        while !entries.isEmpty {
+            var best = 0
+            var bestEntry = entries[0]
+            for index in 1..<entries.count where entries[index] < bestEntry {
+                best = index
+                bestEntry = entries[index]
+            }
+            if bestEntry == .max { break }
+            symbols[best] = Int32(truncatingIfNeeded: bestEntry & 0xFFFF_FFFF)
+            symbols.remove(at: best + 1)
+            entries.remove(at: best)
+            if best > 0 { entries[best - 1] = mergeEntry(symbols[best - 1], symbols[best]) }
+            if best < entries.count { entries[best] = mergeEntry(symbols[best], symbols[best + 1]) }
+        }
+        return symbols
+    }
+
+    // MARK: - Decoding
+
+    /// The text of `ids`. Unknown ids are skipped; invalid UTF-8 becomes U+FFFD.
+    /// - Parameter skipSpecialTokens: drop special added tokens such as `<|eot_id|>`.
+    public func decode(_ ids: [Int32], skipSpecialTokens: Bool = false) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for id in ids {
+            guard let token = token(for: id) else { continue }
+            if skipSpecialTokens && specialIDs.contains(id) { continue }
+            ByteLevelAlphabet.appendBytes(of: token, to: &bytes)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
