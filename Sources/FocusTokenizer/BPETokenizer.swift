@@ -15,7 +15,7 @@ public final class BPETokenizer: @unchecked Sendable {
 
     private let idToToken: [String]
     private let vocabulary: [String: Int32]
-    private let merges: [UInt64: UInt64]
+    let merger: BPEMerger
     private let byteIDs: [Int32]
     private let specialIDs: Set<Int32>
     private let normalizesToNFC: Bool
@@ -37,7 +37,7 @@ public final class BPETokenizer: @unchecked Sendable {
         idToToken = definition.idToToken
         vocabularySize = definition.idToToken.count
         vocabulary = definition.vocabulary
-        merges = definition.merges
+        merger = BPEMerger(merges: definition.merges)
         addedTokens = definition.addedTokens
         normalizesToNFC = definition.normalizesToNFC
         ignoresMerges = definition.ignoresMerges
@@ -148,36 +148,10 @@ public final class BPETokenizer: @unchecked Sendable {
         }
     }
 
-    // MARK: - BPE merges
-
-    @inline(__always)
-    private func mergeEntry(_ left: Int32, _ right: Int32) -> UInt64 {
-        merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))] ?? .max
-    }
-
-    /// Applies the merge rules to one piece: repeatedly merge the lowest-ranked adjacent pair,
-    /// the leftmost one on ties, until no pair has a rule.
+    /// The BPE merges of one piece of UTF-8 bytes (no cache).
     func mergePiece(_ piece: UnsafeBufferPointer<UInt8>) -> [Int32] {
         if ignoresMerges, let whole = vocabulary[ByteLevelAlphabet.encode(piece)] { return [whole] }
-        var symbols = piece.map { byteIDs[Int($0)] }
-        guard symbols.count > 1 else { return symbols }
-        // entries[i] is the packed (rank, merged id) of the pair (symbols[i], symbols[i + 1]).
-        var entries = (0..<symbols.count - 1).map { mergeEntry(symbols[$0], symbols[$0 + 1]) }
-        while !entries.isEmpty {
-            var best = 0
-            var bestEntry = entries[0]
-            for index in 1..<entries.count where entries[index] < bestEntry {
-                best = index
-                bestEntry = entries[index]
-            }
-            if bestEntry == .max { break }
-            symbols[best] = Int32(truncatingIfNeeded: bestEntry & 0xFFFF_FFFF)
-            symbols.remove(at: best + 1)
-            entries.remove(at: best)
-            if best > 0 { entries[best - 1] = mergeEntry(symbols[best - 1], symbols[best]) }
-            if best < entries.count { entries[best] = mergeEntry(symbols[best], symbols[best + 1]) }
-        }
-        return symbols
+        return merger.merge(piece.map { byteIDs[Int($0)] })
     }
 
     // MARK: - Decoding

@@ -79,4 +79,27 @@ import Testing
         #expect(qwen.decode([firstByteID]) == "\u{FFFD}")
         #expect(qwen.decode([-5, 10_000_000] + ids) == "中")
     }
+
+    // MARK: - Long pieces
+
+    @Test(arguments: fixtures)
+    func heapMergingAgreesWithScanning(name: String) throws {
+        let tokenizer = Self.tokenizer(name)
+        let byteSymbols = ByteLevelAlphabet.scalars.map { tokenizer.id(of: String($0))! }
+        // Whole reference texts taken as single pieces: long, varied symbol sequences.
+        for vector in try Fixtures.vectors(name) where vector.text.utf8.count > 1 {
+            let symbols = vector.text.utf8.map { byteSymbols[Int($0)] }
+            #expect(tokenizer.merger.mergeWithHeap(symbols) == tokenizer.merger.mergeByScanning(symbols), "line \(vector.line)")
+        }
+    }
+
+    @Test func veryLongPiecesRoundTrip() {
+        let letters = String(repeating: "abracadabra", count: 2_000)
+        let dashes = String(repeating: "=-", count: 5_000)
+        for text in [letters, dashes, letters + " " + dashes] {
+            let ids = Fixtures.ling.encode(text)
+            #expect(ids.count < text.utf8.count / 2)
+            #expect(Fixtures.ling.decode(ids) == text)
+        }
+    }
 }
