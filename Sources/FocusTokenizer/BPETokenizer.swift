@@ -18,6 +18,7 @@ public final class BPETokenizer: @unchecked Sendable {
     let merger: BPEMerger
     private let byteIDs: [Int32]
     private let specialIDs: Set<Int32>
+    private let addedTokenIDs: [String: Int32]
     private let normalizesToNFC: Bool
     private let ignoresMerges: Bool
     let preTokenizer: PreTokenizer
@@ -33,6 +34,8 @@ public final class BPETokenizer: @unchecked Sendable {
         try self.init(definition: TokenizerDefinition.load(contentsOf: url), path: url.path)
     }
 
+    /// Builds the tokenizer from a validated definition; `forceRegex` disables the hand-written
+    /// scanner so that the regular-expression path can be checked against it.
     init(definition: TokenizerDefinition, path: String, forceRegex: Bool = false) throws {
         idToToken = definition.idToToken
         vocabularySize = definition.idToToken.count
@@ -54,6 +57,7 @@ public final class BPETokenizer: @unchecked Sendable {
         for token in definition.addedTokens where token.isSpecial { special[token.content] = token.id }
         specialTokens = special
         specialIDs = Set(special.values)
+        addedTokenIDs = Dictionary(definition.addedTokens.map { ($0.content, $0.id) }, uniquingKeysWith: { _, last in last })
         do {
             preTokenizer = try PreTokenizer(pattern: definition.splitPattern, forceRegex: forceRegex)
         } catch {
@@ -64,10 +68,9 @@ public final class BPETokenizer: @unchecked Sendable {
 
     // MARK: - Lookup
 
-    /// The id of a vocabulary or added token, or nil.
+    /// The id of an added or vocabulary token (added tokens first, as in the reference), or nil.
     public func id(of token: String) -> Int32? {
-        if let id = vocabulary[token] { return id }
-        return addedTokens.first(where: { $0.content == token })?.id
+        addedTokenIDs[token] ?? vocabulary[token]
     }
 
     /// Same as `id(of:)`.

@@ -9,6 +9,7 @@ public struct ChatMessage: Sendable, Equatable {
     /// The text of the turn.
     public var content: String
 
+    /// A turn by `role` saying `content`.
     public init(role: String, content: String) {
         self.role = role
         self.content = content
@@ -36,6 +37,7 @@ public struct QAPrompt: Sendable, Equatable {
     /// The question's tokens followed by the template tail.
     public var questionIDs: [Int32]
 
+    /// A prompt from its two segments.
     public init(documentIDs: [Int32], questionIDs: [Int32]) {
         self.documentIDs = documentIDs
         self.questionIDs = questionIDs

@@ -72,4 +72,17 @@ import Testing
         // Isolated behavior: gaps between matches are pieces too.
         #expect(splitter.pieces(of: "ab12 cd!") == ["ab", "12", " ", "cd", "!"])
     }
+
+    @Test(arguments: ["ling-llada", "qwen2-dream"])
+    func regexPathEncodesReferenceVectors(name: String) throws {
+        let url = Fixtures.tokenizerURL(name)
+        let tokenizer = try BPETokenizer(definition: TokenizerDefinition.load(contentsOf: url), path: url.path, forceRegex: true)
+        guard case .regex = tokenizer.preTokenizer.matcher else {
+            Issue.record("expected the regex fallback")
+            return
+        }
+        for vector in try Fixtures.vectors(name) {
+            #expect(tokenizer.encode(vector.text) == vector.ids, "line \(vector.line)")
+        }
+    }
 }
