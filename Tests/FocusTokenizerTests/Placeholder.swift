@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusTokenizer
-
-@Test func FocusTokenizerBuilds() {
-    #expect(Bool(true))
-}
