@@ -141,6 +141,7 @@ public final class DocumentWriter {
         try writeSmallFile(EntryFiles.manifest, contents: try encoder.encode(manifest))
         try writeSmallFile(EntryFiles.pin, contents: Data())
         try writeSmallFile(EntryFiles.lastUsed, contents: Data())
+        try FileSystem.setModificationTime(directory + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())
         try FileSystem.syncDirectory(directory)
         return manifest
     }
