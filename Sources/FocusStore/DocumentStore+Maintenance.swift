@@ -57,7 +57,7 @@ extension DocumentStore {
             let key = try StoreKey(hex: name)
             report.entriesChecked += 1
             let before = corruptionsDetected
-            guard let document = try open(key) else {
+            guard let document = try openEntry(key, markUsed: false) else {
                 if corruptionsDetected > before {
                     report.removed.append(name)
                     report.problems.append("\(name): manifest or file sizes invalid")

@@ -44,6 +44,11 @@ public final class DocumentStore: @unchecked Sendable {
     /// Opens the entry for `key`, pinned until the returned document is closed.
     /// Returns nil on a miss; a torn or corrupt entry is removed, counted, and reported as a miss.
     public func open(_ key: StoreKey) throws -> StoredDocument? {
+        try openEntry(key, markUsed: true)
+    }
+
+    /// Opens an entry; `markUsed` records the use for LRU eviction (verification does not).
+    func openEntry(_ key: StoreKey, markUsed: Bool) throws -> StoredDocument? {
         let path = entryPath(key)
         guard try FileSystem.status(path) != nil else { return nil }
         let pinPath = path + "/" + EntryFiles.pin
@@ -58,11 +63,13 @@ public final class DocumentStore: @unchecked Sendable {
         do {
             let manifest = try readManifest(entry: path, expectedKey: key)
             let document = try StoredDocument(manifest: manifest, path: path, pinDescriptor: pin)
-            try FileSystem.setModificationTime(path + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())
+            if markUsed {
+                try? FileSystem.setModificationTime(path + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())
+            }
             return document
-        } catch let error as StoreError {
-            guard case .corruptEntry = error else { throw error }
+        } catch {
             Glibc.close(pin)
+            guard case StoreError.corruptEntry = error else { throw error }
             try discardCorrupt(path)
             return nil
         }
@@ -155,7 +162,7 @@ public final class DocumentStore: @unchecked Sendable {
             }
             let document = try StoredDocument(manifest: manifest, path: entryPath(key), pinDescriptor: pin)
             pin = -1
-            if budgetBytes != nil { _ = try evictLeastRecentlyUsed() }
+            if budgetBytes != nil { _ = try? evictLeastRecentlyUsed() }
             return document
         } catch {
             if pin >= 0 { Glibc.close(pin) }

@@ -51,36 +51,26 @@ enum NumberCoding {
         }
     }
 
-    /// Reads `count` halves from 2 byte planes and widens them to floats (exact, SIMD).
+    /// Reads `count` halves from 2 byte planes and widens them to floats, exactly (including
+    /// subnormals, infinities and NaNs). Branch-free so that the compiler vectorizes the loop.
     static func unshuffleFloat16(_ planes: UnsafePointer<UInt8>, count: Int, into destination: UnsafeMutablePointer<Float>) {
-        let raw = UnsafeRawPointer(planes)
-        let out = UnsafeMutableRawPointer(destination)
-        var i = 0
-        while i + 16 <= count {
-            let low = SIMD16<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
-            let high = SIMD16<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: count + i, as: SIMD16<UInt8>.self))
-            out.storeBytes(of: widenHalfBits(low | (high &<< 8)), toByteOffset: i * 4, as: SIMD16<UInt32>.self)
-            i += 16
-        }
-        while i < count {
-            let bits = UInt16(planes[i]) | UInt16(planes[count + i]) << 8
-            destination[i] = Float(Float16(bitPattern: bits))
-            i += 1
+        let high = planes + count
+        destination.withMemoryRebound(to: UInt32.self, capacity: count) { out in
+            for i in 0..<count {
+                out[i] = widenHalfBits(UInt32(planes[i]) | UInt32(high[i]) << 8)
+            }
         }
     }
 
-    /// Converts 16 half-precision bit patterns (in the low 16 bits of each lane) to float bit
-    /// patterns, exactly, including subnormals, infinities and NaNs.
+    /// Converts a half-precision bit pattern (low 16 bits) to a float bit pattern.
     @inline(__always)
-    static func widenHalfBits(_ half: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    static func widenHalfBits(_ half: UInt32) -> UInt32 {
         let exponentAndMantissa = half & 0x7fff
-        let exponent = half & 0x7c00
-        var bits = (exponentAndMantissa &<< 13) &+ SIMD16<UInt32>(repeating: 112 << 23)
-        bits.replace(with: bits &+ SIMD16<UInt32>(repeating: 112 << 23), where: exponent .== 0x7c00)
-        let subnormalBase = unsafeBitCast(bits &+ SIMD16<UInt32>(repeating: 1 << 23), to: SIMD16<Float>.self)
-        let subnormal = subnormalBase - SIMD16<Float>(repeating: 6.103515625e-05)
-        bits.replace(with: unsafeBitCast(subnormal, to: SIMD16<UInt32>.self), where: exponent .== 0)
-        return bits | ((half & 0x8000) &<< 16)
+        let normal = (exponentAndMantissa << 13) &+ (112 << 23)
+        let special = exponentAndMantissa >= 0x7c00 ? normal &+ (112 << 23) : normal
+        let subnormal = (Float(bitPattern: normal &+ (1 << 23)) - 6.103515625e-05).bitPattern
+        let magnitude = exponentAndMantissa < 0x0400 ? subnormal : special
+        return magnitude | (half & 0x8000) << 16
     }
 
     // MARK: - int8
@@ -129,44 +119,30 @@ enum NumberCoding {
 
     /// Dequantizes a per-column block written by `quantizePerColumn`.
     static func dequantizePerColumn(_ input: UnsafeRawPointer, rows: Int, width: Int, into destination: UnsafeMutablePointer<Float>) {
-        let values = input + width * 4
-        let out = UnsafeMutableRawPointer(destination)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: width)
+        defer { scales.deallocate() }
+        for column in 0..<width {
+            scales[column] = input.loadUnaligned(fromByteOffset: column * 4, as: Float.self)
+        }
+        let levels = (input + width * 4).assumingMemoryBound(to: Int8.self)
         for row in 0..<rows {
-            let rowStart = row * width
-            var column = 0
-            while column + 16 <= width {
-                let levels = values.loadUnaligned(fromByteOffset: rowStart + column, as: SIMD16<Int8>.self)
-                let scale = input.loadUnaligned(fromByteOffset: column * 4, as: SIMD16<Float>.self)
-                let decoded = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: levels)) * scale
-                out.storeBytes(of: decoded, toByteOffset: (rowStart + column) * 4, as: SIMD16<Float>.self)
-                column += 16
-            }
-            while column < width {
-                let level = values.load(fromByteOffset: rowStart + column, as: Int8.self)
-                destination[rowStart + column] = Float(level) * input.loadUnaligned(fromByteOffset: column * 4, as: Float.self)
-                column += 1
+            let source = levels + row * width
+            let target = destination + row * width
+            for column in 0..<width {
+                target[column] = Float(source[column]) * scales[column]
             }
         }
     }
 
     /// Dequantizes a per-row block written by `quantizePerRow`.
     static func dequantizePerRow(_ input: UnsafeRawPointer, rows: Int, width: Int, into destination: UnsafeMutablePointer<Float>) {
-        let values = input + rows * 4
-        let out = UnsafeMutableRawPointer(destination)
+        let levels = (input + rows * 4).assumingMemoryBound(to: Int8.self)
         for row in 0..<rows {
-            let rowStart = row * width
             let scale = input.loadUnaligned(fromByteOffset: row * 4, as: Float.self)
-            let scaleVector = SIMD16<Float>(repeating: scale)
-            var column = 0
-            while column + 16 <= width {
-                let levels = values.loadUnaligned(fromByteOffset: rowStart + column, as: SIMD16<Int8>.self)
-                let decoded = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: levels)) * scaleVector
-                out.storeBytes(of: decoded, toByteOffset: (rowStart + column) * 4, as: SIMD16<Float>.self)
-                column += 16
-            }
-            while column < width {
-                destination[rowStart + column] = Float(values.load(fromByteOffset: rowStart + column, as: Int8.self)) * scale
-                column += 1
+            let source = levels + row * width
+            let target = destination + row * width
+            for column in 0..<width {
+                target[column] = Float(source[column]) * scale
             }
         }
     }

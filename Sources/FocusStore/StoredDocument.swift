@@ -15,7 +15,8 @@ public final class StoredDocument: @unchecked Sendable {
     private var idleScratch: [DecodeScratch] = []
 
     /// Takes ownership of `pinDescriptor` (already holding a shared flock) and opens the layer files.
-    /// Throws `StoreError.corruptEntry` when a file is missing or its size differs from the manifest.
+    /// Throws `StoreError.corruptEntry` when a file is missing or its size differs from the manifest;
+    /// on a throw the caller keeps ownership of `pinDescriptor`.
     init(manifest: DocumentManifest, path: String, pinDescriptor: Int32) throws {
         self.manifest = manifest
         self.path = path
@@ -38,7 +39,9 @@ public final class StoredDocument: @unchecked Sendable {
                 }
             }
         } catch let error as StoreError {
-            close()
+            for descriptor in layerDescriptors { Glibc.close(descriptor) }
+            layerDescriptors = []
+            self.pinDescriptor = -1
             if case .io(_, let failing, let code) = error, code == ENOENT {
                 throw StoreError.corruptEntry(path: failing, reason: "file is missing")
             }
