@@ -1,0 +1,161 @@
+import Foundation
+
+/// How stored K and V numbers are written.
+public enum KVNumberFormat: String, Codable, Sendable, CaseIterable {
+    /// 32-bit floats, exact.
+    case f32
+    /// IEEE half precision; decoded values equal `Float(Float16(x))`.
+    case f16
+    /// 8-bit integers with f32 scales: K per channel per block, V per token.
+    /// Each decoded element is within half a scale step of the original.
+    case int8
+}
+
+/// What the engine states about a document before writing its KV.
+public struct DocumentHeader: Sendable, Equatable {
+    /// Model identity (config and weight digest).
+    public var modelIdentity: String
+    /// Digest of the tokenizer that produced the token ids.
+    public var tokenizerDigest: String
+    /// How the KV was prefilled, for example "block-causal".
+    public var prefillMode: String
+    /// The prefill mode's parameters, free-form.
+    public var prefillParameters: [String: String]
+    /// Number of document tokens (rows per layer).
+    public var tokenCount: Int
+    /// Number of transformer layers.
+    public var layers: Int
+    /// Floats per token per layer for K, and for V (numKVHeads * headDim).
+    public var kvDim: Int
+    /// Tokens per stored block (the last block may be shorter).
+    public var blockSize: Int
+    /// Number format of the stored K and V.
+    public var numberFormat: KVNumberFormat
+    /// Whether the stored KV equals what a question-time prefill would compute.
+    public var exactForQuestions: Bool
+
+    /// Creates a header; `blockSize` defaults to 64 tokens and `numberFormat` to f16.
+    public init(
+        modelIdentity: String, tokenizerDigest: String, prefillMode: String,
+        prefillParameters: [String: String] = [:], tokenCount: Int, layers: Int, kvDim: Int,
+        blockSize: Int = 64, numberFormat: KVNumberFormat = .f16, exactForQuestions: Bool
+    ) {
+        self.modelIdentity = modelIdentity
+        self.tokenizerDigest = tokenizerDigest
+        self.prefillMode = prefillMode
+        self.prefillParameters = prefillParameters
+        self.tokenCount = tokenCount
+        self.layers = layers
+        self.kvDim = kvDim
+        self.blockSize = blockSize
+        self.numberFormat = numberFormat
+        self.exactForQuestions = exactForQuestions
+    }
+
+    /// Number of blocks per layer.
+    public var blockCount: Int { (tokenCount + blockSize - 1) / blockSize }
+
+    /// Rows in block `block` (all `blockSize` except possibly the last).
+    public func rows(inBlock block: Int) -> Int {
+        min(blockSize, tokenCount - block * blockSize)
+    }
+}
+
+/// Where one compressed block lies in its layer file.
+public struct BlockRecord: Codable, Sendable, Equatable {
+    /// Byte offset of the LZ4 frame in the layer file.
+    public var offset: Int64
+    /// Length of the LZ4 frame in bytes.
+    public var length: Int
+    /// xxHash64 of the frame bytes, 16 hex digits.
+    public var checksum: String
+}
+
+/// One layer's files and blocks.
+public struct LayerRecord: Codable, Sendable, Equatable {
+    /// Data file name inside the entry, e.g. `layer-007.kv`.
+    public var dataFile: String
+    /// Representative-key file name inside the entry, e.g. `keys-007.f32`.
+    public var keysFile: String
+    /// Expected byte length of the data file.
+    public var dataLength: Int64
+    /// xxHash64 of the whole representative-key file, 16 hex digits.
+    public var keysChecksum: String
+    /// The layer's blocks in token order.
+    public var blocks: [BlockRecord]
+}
+
+/// The JSON manifest of one stored document (`manifest.json` in the entry directory).
+public struct DocumentManifest: Codable, Sendable, Equatable {
+    /// The on-disk format version this code writes and reads.
+    public static let currentFormatVersion = 1
+
+    /// Format version of the entry.
+    public var formatVersion: Int
+    /// The entry's key, 64 hex digits.
+    public var key: String
+    public var modelIdentity: String
+    public var tokenizerDigest: String
+    public var prefillMode: String
+    public var prefillParameters: [String: String]
+    public var tokenCount: Int
+    public var layers: Int
+    public var kvDim: Int
+    public var blockSize: Int
+    public var numberFormat: KVNumberFormat
+    /// Compression of each block: `lz4-frame` (content checksum and content size on).
+    public var codec: String
+    /// Byte shuffle applied before compression: bytes per element grouped into planes (1 = none).
+    public var shuffleElementBytes: Int
+    /// Checksum algorithm of `BlockRecord.checksum` and `LayerRecord.keysChecksum`.
+    public var checksumAlgorithm: String
+    public var exactForQuestions: Bool
+    /// Sink token indices: one list shared by all layers, or one list per layer.
+    public var sinks: [[Int32]]
+    /// Creation time, seconds since 1970.
+    public var createdAt: Double
+    /// Per-layer files and blocks.
+    public var layerRecords: [LayerRecord]
+
+    /// The header this manifest was written from.
+    public var header: DocumentHeader {
+        DocumentHeader(
+            modelIdentity: modelIdentity, tokenizerDigest: tokenizerDigest, prefillMode: prefillMode,
+            prefillParameters: prefillParameters, tokenCount: tokenCount, layers: layers, kvDim: kvDim,
+            blockSize: blockSize, numberFormat: numberFormat, exactForQuestions: exactForQuestions)
+    }
+
+    /// Number of blocks per layer.
+    public var blockCount: Int { header.blockCount }
+
+    /// Total bytes of the compressed KV blocks over all layers.
+    public var compressedBytes: Int64 {
+        layerRecords.reduce(0) { $0 + $1.dataLength }
+    }
+
+    /// Bytes of the KV as f32 (K and V, all layers): what the blocks decode to.
+    public var decodedBytes: Int64 {
+        Int64(layers) * Int64(tokenCount) * Int64(kvDim) * 2 * 4
+    }
+
+    /// Checks shapes and records for consistency; throws `StoreError.corruptEntry` naming the field.
+    func validate(path: String) throws {
+        func fail(_ reason: String) -> StoreError { .corruptEntry(path: path, reason: reason) }
+        guard formatVersion == DocumentManifest.currentFormatVersion else {
+            throw fail("formatVersion \(formatVersion) is not \(DocumentManifest.currentFormatVersion)")
+        }
+        guard tokenCount > 0, layers > 0, kvDim > 0, blockSize > 0 else {
+            throw fail("tokenCount, layers, kvDim and blockSize must be positive")
+        }
+        guard codec == BlockCodec.codecName else { throw fail("codec '\(codec)' is not supported") }
+        guard layerRecords.count == layers else {
+            throw fail("layerRecords has \(layerRecords.count) entries, layers is \(layers)")
+        }
+        for (index, layer) in layerRecords.enumerated() where layer.blocks.count != blockCount {
+            throw fail("layer \(index) has \(layer.blocks.count) blocks, expected \(blockCount)")
+        }
+        guard sinks.isEmpty || sinks.count == 1 || sinks.count == layers else {
+            throw fail("sinks has \(sinks.count) lists; expected 0, 1 or \(layers)")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Glibc
+
+/// Streams one document's KV into a temporary entry, layer by layer.
+///
+/// Each `appendLayer` compresses and writes the layer's blocks and representative keys to disk at
+/// once and keeps only their small records, so memory does not grow with the number of layers.
+/// Obtain one from `DocumentStore.write`; the entry becomes visible only after `produce` returns.
+public final class DocumentWriter {
+    /// The header the document is written with.
+    public let header: DocumentHeader
+    let directory: String
+    let codec: BlockCodec
+    private let budget: WriteBudget?
+    private var layerRecords: [LayerRecord?]
+    private var sinks: [[Int32]] = []
+    private var closed = false
+
+    init(header: DocumentHeader, directory: String, budget: WriteBudget?) {
+        self.header = header
+        self.directory = directory
+        self.codec = BlockCodec(format: header.numberFormat, kvDim: header.kvDim)
+        self.budget = budget
+        self.layerRecords = Array(repeating: nil, count: header.layers)
+    }
+
+    // MARK: - Public API
+
+    /// Compresses and writes one layer. `keys` and `values` are row-major [tokenCount, kvDim].
+    /// Each layer must be appended exactly once, in any order.
+    public func appendLayer(_ layer: Int, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>) throws {
+        guard !closed else { throw StoreError.writerClosed }
+        guard (0..<header.layers).contains(layer) else {
+            throw StoreError.invalidArgument("layer \(layer) is outside 0..<\(header.layers)")
+        }
+        guard layerRecords[layer] == nil else { throw StoreError.invalidArgument("layer \(layer) was already appended") }
+        let expected = header.tokenCount * header.kvDim
+        guard keys.count == expected, values.count == expected, let keyBase = keys.baseAddress,
+              let valueBase = values.baseAddress
+        else {
+            throw StoreError.invalidArgument(
+                "layer \(layer): keys have \(keys.count) and values \(values.count) floats, expected \(expected)")
+        }
+        let dataFile = String(format: "layer-%03d.kv", layer)
+        let keysFile = String(format: "keys-%03d.f32", layer)
+        let blocks = try writeBlocks(keys: keyBase, values: valueBase, file: dataFile)
+        let keysChecksum = try writeRepresentativeKeys(keys: keyBase, file: keysFile)
+        layerRecords[layer] = LayerRecord(
+            dataFile: dataFile, keysFile: keysFile,
+            dataLength: blocks.last.map { $0.offset + Int64($0.length) } ?? 0,
+            keysChecksum: keysChecksum, blocks: blocks)
+    }
+
+    /// Sets the sink token indices: one list shared by all layers, or one list per layer.
+    public func setSinks(_ sinks: [[Int32]]) throws {
+        guard sinks.count == 1 || sinks.count == header.layers else {
+            throw StoreError.invalidArgument("sinks must hold 1 or \(header.layers) lists, got \(sinks.count)")
+        }
+        for list in sinks {
+            if let bad = list.first(where: { $0 < 0 || Int($0) >= header.tokenCount }) {
+                throw StoreError.invalidArgument("sink index \(bad) is outside 0..<\(header.tokenCount)")
+            }
+        }
+        self.sinks = sinks
+    }
+
+    // MARK: - Blocks
+
+    private func writeBlocks(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, file: String) throws -> [BlockRecord] {
+        let path = directory + "/" + file
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(descriptor) }
+        let payloadCapacity = codec.payloadBytes(rows: header.blockSize)
+        let frameCapacity = BlockCodec.frameBound(payloadBytes: payloadCapacity)
+        let payload = UnsafeMutableRawPointer.allocate(byteCount: payloadCapacity, alignment: 64)
+        let frame = UnsafeMutableRawPointer.allocate(byteCount: frameCapacity, alignment: 64)
+        defer {
+            payload.deallocate()
+            frame.deallocate()
+        }
+        var records: [BlockRecord] = []
+        records.reserveCapacity(header.blockCount)
+        var offset: Int64 = 0
+        for block in 0..<header.blockCount {
+            let rows = header.rows(inBlock: block)
+            let start = block * header.blockSize * header.kvDim
+            codec.encode(keys: keys + start, values: values + start, rows: rows, into: payload)
+            let payloadBytes = codec.payloadBytes(rows: rows)
+            let length = try BlockCodec.compress(payload, size: payloadBytes, into: frame, capacity: frameCapacity)
+            let checksum = XXH64.hex(UnsafeRawBufferPointer(start: frame, count: length))
+            try FileSystem.writeAll(descriptor, frame, count: length, path: path, budget: budget)
+            records.append(BlockRecord(offset: offset, length: length, checksum: checksum))
+            offset += Int64(length)
+        }
+        try FileSystem.sync(descriptor, path: path)
+        return records
+    }
+
+    // MARK: - Representative keys
+
+    /// Writes [mean | min | max], each [blocks, kvDim] f32, and returns the file's checksum.
+    private func writeRepresentativeKeys(keys: UnsafePointer<Float>, file: String) throws -> String {
+        let summary = RepresentativeKeys.summarize(
+            keys: keys, tokenCount: header.tokenCount, kvDim: header.kvDim, blockSize: header.blockSize)
+        var bytes = [Float]()
+        bytes.reserveCapacity(summary.mean.count * 3)
+        bytes.append(contentsOf: summary.mean)
+        bytes.append(contentsOf: summary.min)
+        bytes.append(contentsOf: summary.max)
+        let path = directory + "/" + file
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(descriptor) }
+        return try bytes.withUnsafeBytes { raw in
+            try FileSystem.writeAll(descriptor, raw.baseAddress!, count: raw.count, path: path, budget: budget)
+            try FileSystem.sync(descriptor, path: path)
+            return XXH64.hex(raw)
+        }
+    }
+
+    // MARK: - Finishing
+
+    /// Writes the manifest and the pin and last-used files, all fsynced, then the directory.
+    func finish(key: StoreKey) throws -> DocumentManifest {
+        guard !closed else { throw StoreError.writerClosed }
+        closed = true
+        let missing = layerRecords.indices.filter { layerRecords[$0] == nil }
+        guard missing.isEmpty else {
+            throw StoreError.invalidArgument("layers \(missing) were never appended (\(header.layers) expected)")
+        }
+        let manifest = DocumentManifest(
+            formatVersion: DocumentManifest.currentFormatVersion, key: key.hex,
+            modelIdentity: header.modelIdentity, tokenizerDigest: header.tokenizerDigest,
+            prefillMode: header.prefillMode, prefillParameters: header.prefillParameters,
+            tokenCount: header.tokenCount, layers: header.layers, kvDim: header.kvDim,
+            blockSize: header.blockSize, numberFormat: header.numberFormat, codec: BlockCodec.codecName,
+            shuffleElementBytes: codec.shuffleElementBytes, checksumAlgorithm: "xxh64",
+            exactForQuestions: header.exactForQuestions, sinks: sinks, createdAt: FileSystem.now(),
+            layerRecords: layerRecords.map { $0! })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try writeSmallFile(EntryFiles.manifest, contents: try encoder.encode(manifest))
+        try writeSmallFile(EntryFiles.pin, contents: Data())
+        try writeSmallFile(EntryFiles.lastUsed, contents: Data())
+        try FileSystem.setModificationTime(directory + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())
+        try FileSystem.syncDirectory(directory)
+        return manifest
+    }
+
+    /// Marks the writer unusable after a failure.
+    func abandon() { closed = true }
+
+    private func writeSmallFile(_ name: String, contents: Data) throws {
+        let path = directory + "/" + name
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(descriptor) }
+        try contents.withUnsafeBytes { raw in
+            if let base = raw.baseAddress {
+                try FileSystem.writeAll(descriptor, base, count: raw.count, path: path, budget: budget)
+            }
+        }
+        try FileSystem.sync(descriptor, path: path)
+    }
+}
+
+/// Fixed file names inside an entry directory.
+enum EntryFiles {
+    static let manifest = "manifest.json"
+    /// Held with a shared flock by every open `StoredDocument`; eviction needs it exclusively.
+    static let pin = "pin"
+    /// Its modification time is the entry's last use, for LRU eviction.
+    static let lastUsed = "last-used"
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusStore
-
-@Test func FocusStoreBuilds() {
-    #expect(Bool(true))
-}

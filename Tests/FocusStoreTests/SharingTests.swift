@@ -1,0 +1,108 @@
+import Dispatch
+import Foundation
+import Testing
+@testable import FocusStore
+
+@Suite("Eviction, pins and the prefill lock")
+struct SharingTests {
+    let tokens = 128
+    let kvDim = 32
+
+    private func write(_ store: DocumentStore, _ index: Int) throws -> StoredDocument {
+        let data = makeLayers(layers: 2, tokens: tokens, kvDim: kvDim, seed: UInt64(index))
+        return try writeDocument(store, key: testKey(index), header: testHeader(tokens: tokens, layers: 2, kvDim: kvDim), data: data)
+    }
+
+    @Test("garbage collection evicts least recently used entries and skips open ones")
+    func lruEviction() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory)
+        try write(store, 1).close()
+        let pinned = try write(store, 2)
+        try write(store, 3).close()
+        try #require(try store.open(testKey(1))).close()
+        let entryBytes = try FileSystem.directorySize(directory.appendingPathComponent(testKey(1).hex).path)
+        let total = try store.totalBytes()
+        #expect(total >= 3 * entryBytes - 3 * 64)
+
+        store.budgetBytes = total - 1
+        let first = try store.garbageCollect()
+        #expect(first.skippedPinned == [testKey(2).hex])
+        #expect(first.evicted == [testKey(3).hex])
+        #expect(first.bytesAfter <= total - 1)
+        #expect(try store.open(testKey(3)) == nil)
+
+        pinned.close()
+        store.budgetBytes = 1
+        let second = try store.garbageCollect()
+        #expect(second.evicted == [testKey(2).hex, testKey(1).hex])
+        #expect(try store.totalBytes() == 0)
+    }
+
+    @Test("writing over budget evicts older unpinned entries but never the new one")
+    func evictionOnWrite() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory)
+        try write(store, 1).close()
+        let open = try write(store, 2)
+        store.budgetBytes = 1
+        let newest = try write(store, 3)
+        #expect(try store.list().map(\.key).sorted() == [testKey(2).hex, testKey(3).hex].sorted())
+        #expect(try readLayer(newest, 0).keys.count == tokens * kvDim)
+        open.close()
+        newest.close()
+    }
+
+    @Test("an entry pinned by another store instance is not evicted")
+    func pinAcrossInstances() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reader = try DocumentStore(directory: directory)
+        let evictor = try DocumentStore(directory: directory, budgetBytes: 1)
+        try write(reader, 1).close()
+        let held = try #require(try reader.open(testKey(1)))
+        #expect(try evictor.garbageCollect().skippedPinned == [testKey(1).hex])
+        held.close()
+        #expect(try evictor.garbageCollect().evicted == [testKey(1).hex])
+    }
+
+    @Test("two threads needing the same document prefill it once under the prefill lock")
+    func prefillOnce() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory)
+        let key = testKey(42)
+        let prefills = Counter()
+        let results = Counter()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            let document = try? store.withPrefillLock(key) { () throws -> StoredDocument in
+                if let cached = try store.open(key) { return cached }
+                prefills.increment()
+                return try write(store, 42)
+            }
+            if let document, document.manifest.key == key.hex { results.increment() }
+        }
+        #expect(prefills.value == 1)
+        #expect(results.value == 2)
+    }
+}
+
+/// A thread-safe counter for the concurrency test.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+}
