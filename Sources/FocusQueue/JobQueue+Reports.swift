@@ -102,18 +102,24 @@ extension JobQueue {
     // MARK: - Waiting
 
     /// Waits until another connection commits to the database or `timeout` seconds
-    /// pass, and tells which happened. It polls `PRAGMA data_version` (a read of a
-    /// counter in shared memory, no disk I/O) every `pollInterval` seconds and sleeps
-    /// in between, so an idle daemon costs negligible CPU and notices a submission
-    /// within `pollInterval`. Commits of this same connection do not count.
+    /// pass, and tells which happened. It polls `PRAGMA data_version` (a counter kept
+    /// in the WAL index in shared memory: no disk I/O) every `pollInterval` seconds and
+    /// sleeps in between, so an idle daemon costs negligible CPU and notices a
+    /// submission within `pollInterval`. Commits of this same connection do not count.
+    ///
+    /// Changes are counted from the last claim of this queue (whose transaction
+    /// records the version) or the previous wait, so a submission that lands between
+    /// an empty claim and this call is not missed: the call then returns at once.
     public func waitForChange(timeout: Double, pollInterval: Double = 0.25) throws -> Bool {
-        let start = try database.dataVersion()
+        let start = try observedDataVersion ?? database.dataVersion()
         let deadline = Date().timeIntervalSince1970 + timeout
         while true {
+            let current = try database.dataVersion()
+            observedDataVersion = current
+            if current != start { return true }
             let remaining = deadline - Date().timeIntervalSince1970
             if remaining <= 0 { return false }
             Thread.sleep(forTimeInterval: min(pollInterval, remaining))
-            if try database.dataVersion() != start { return true }
         }
     }
 

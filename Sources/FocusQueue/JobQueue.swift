@@ -15,6 +15,8 @@ public final class JobQueue {
     public let clock: () -> Double
     /// Uniform random numbers in [0, 1) for backoff jitter.
     let random: () -> Double
+    /// `PRAGMA data_version` as of the last claim or wait; see `waitForChange`.
+    var observedDataVersion: Int64?
 
     /// Opens (creating when missing) the queue database at `path` and applies the
     /// embedded migrations.
@@ -150,6 +152,7 @@ public final class JobQueue {
                       preferDocument: Int64? = nil) throws -> ClaimedJob? {
         try database.write {
             let now = clock()
+            observedDataVersion = try database.dataVersion()
             try requeueExpired(now: now)
             if let documentID = preferDocument {
                 let jobs = try claimRows(documentID: documentID, limit: 1, workerID: workerID,
@@ -172,6 +175,7 @@ public final class JobQueue {
         guard limit > 0 else { return [] }
         return try database.write {
             let now = clock()
+            observedDataVersion = try database.dataVersion()
             try requeueExpired(now: now)
             return try claimRows(documentID: documentID, limit: limit, workerID: workerID,
                                  leaseSeconds: leaseSeconds, now: now)
