@@ -1,0 +1,168 @@
+import Foundation
+
+// MARK: - Reports
+
+extension JobQueue {
+    /// Number of jobs in each state; every state is present, zero included.
+    public func statusCounts() throws -> [JobState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        for row in try database.fetchAll("SELECT state, jobs FROM queue_depth") {
+            if let state = row.string("state").flatMap(JobState.init(rawValue:)) {
+                counts[state] = row.int("jobs") ?? 0
+            }
+        }
+        return counts
+    }
+
+    /// The job, its answer and its metrics.
+    /// - Throws: `QueueError.jobNotFound`.
+    public func show(jobID: Int64) throws -> JobDetails {
+        try database.read {
+            guard let row = try database.fetchOne(Self.jobSelect + " WHERE j.id = ?", [jobID]) else {
+                throw QueueError.jobNotFound(id: jobID)
+            }
+            let result = try database.fetchOne(
+                "SELECT job_id, answer, answer_token_ids, created_at FROM results WHERE job_id = ?",
+                [jobID]).map(Self.result(from:))
+            let metrics = try database.fetchOne(
+                "SELECT * FROM job_metrics WHERE job_id = ?", [jobID]).map(Self.metrics(from:))
+            return JobDetails(job: Self.record(from: row), result: result, metrics: metrics)
+        }
+    }
+
+    /// Answered jobs whose result was written at or after `since` (Unix seconds), oldest
+    /// first, at most `limit`.
+    public func results(since: Double = 0, limit: Int = 1000) throws -> [JobDetails] {
+        try database.read {
+            try database.fetchAll("""
+                SELECT r.job_id, r.answer, r.answer_token_ids, r.created_at, m.*
+                FROM results r LEFT JOIN job_metrics m ON m.job_id = r.job_id
+                WHERE r.created_at >= ? ORDER BY r.created_at, r.job_id LIMIT ?
+                """, [since, limit]).map { row in
+                let jobID = row.int64("job_id") ?? 0
+                guard let jobRow = try database.fetchOne(Self.jobSelect + " WHERE j.id = ?",
+                                                         [jobID]) else {
+                    throw QueueError.jobNotFound(id: jobID)
+                }
+                return JobDetails(job: Self.record(from: jobRow), result: Self.result(from: row),
+                                  metrics: row.string("model") == nil ? nil : Self.metrics(from: row))
+            }
+        }
+    }
+
+    /// Aggregates of done jobs per decoding mode, optionally only those finished at or
+    /// after `since` (Unix seconds).
+    public func metricsSummary(since: Double = 0) throws -> [ModeSummary] {
+        try database.fetchAll("""
+            SELECT j.mode AS mode, count(*) AS jobs,
+                   coalesce(sum(m.answer_tokens), 0) AS answer_tokens,
+                   avg(m.prefill_s) AS prefill_s, avg(m.decode_s) AS decode_s,
+                   avg(m.tokens_per_s) AS tokens_per_s,
+                   avg(m.attention_density) AS attention_density,
+                   coalesce(sum(m.store_hit), 0) AS store_hits
+            FROM jobs j JOIN job_metrics m ON m.job_id = j.id
+            WHERE j.state = 'done' AND j.finished_at >= ?
+            GROUP BY j.mode ORDER BY j.mode
+            """, [since]).map { row in
+            ModeSummary(mode: row.string("mode") ?? "", jobs: row.int("jobs") ?? 0,
+                        answerTokens: row.int("answer_tokens") ?? 0,
+                        meanPrefillSeconds: row.double("prefill_s"),
+                        meanDecodeSeconds: row.double("decode_s"),
+                        meanTokensPerSecond: row.double("tokens_per_s"),
+                        meanAttentionDensity: row.double("attention_density"),
+                        storeHits: row.int("store_hits") ?? 0)
+        }
+    }
+
+    // MARK: - Workers
+
+    /// Records a worker process (replacing a row with the same id).
+    public func registerWorker(id: String, pid: Int32, host: String) throws {
+        let now = clock()
+        try database.write {
+            try database.execute("""
+                INSERT OR REPLACE INTO workers (id, pid, host, started_at, heartbeat)
+                VALUES (?, ?, ?, ?, ?)
+                """, [id, pid, host, now, now])
+        }
+    }
+
+    /// Updates a worker's heartbeat time.
+    public func workerHeartbeat(id: String) throws {
+        try database.write {
+            try database.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", [clock(), id])
+        }
+    }
+
+    /// Removes a worker's row when it exits cleanly.
+    public func unregisterWorker(id: String) throws {
+        try database.write { try database.execute("DELETE FROM workers WHERE id = ?", [id]) }
+    }
+
+    // MARK: - Waiting
+
+    /// Waits until another connection commits to the database or `timeout` seconds
+    /// pass, and tells which happened. It polls `PRAGMA data_version` (a counter kept
+    /// in the WAL index in shared memory: no disk I/O) every `pollInterval` seconds and
+    /// sleeps in between, so an idle daemon costs negligible CPU and notices a
+    /// submission within `pollInterval`. Commits of this same connection do not count.
+    ///
+    /// Changes are counted from the last claim of this queue (whose transaction
+    /// records the version) or the previous wait, so a submission that lands between
+    /// an empty claim and this call is not missed: the call then returns at once.
+    public func waitForChange(timeout: Double, pollInterval: Double = 0.25) throws -> Bool {
+        let start = try observedDataVersion ?? database.dataVersion()
+        let deadline = Date().timeIntervalSince1970 + timeout
+        while true {
+            let current = try database.dataVersion()
+            observedDataVersion = current
+            if current != start { return true }
+            let remaining = deadline - Date().timeIntervalSince1970
+            if remaining <= 0 { return false }
+            Thread.sleep(forTimeInterval: min(pollInterval, remaining))
+        }
+    }
+
+    // MARK: - Row mapping
+
+    static let jobSelect = """
+        SELECT j.*, d.path AS document_path FROM jobs j JOIN documents d ON d.id = j.document_id
+        """
+
+    static func record(from row: Row) -> JobRecord {
+        JobRecord(
+            id: row.int64("id") ?? 0, documentID: row.int64("document_id") ?? 0,
+            documentPath: row.string("document_path") ?? "", question: row.string("question") ?? "",
+            modelDir: row.string("model_dir") ?? "", mode: row.string("mode") ?? "",
+            modeParams: row.string("mode_params") ?? "{}", priority: row.int("priority") ?? 0,
+            state: row.string("state").flatMap(JobState.init(rawValue:)) ?? .failed,
+            attempt: row.int("attempt") ?? 0, maxAttempts: row.int("max_attempts") ?? 0,
+            idempotencyKey: row.string("idempotency_key"), leaseOwner: row.string("lease_owner"),
+            leaseExpiresAt: row.double("lease_expires_at"),
+            nextAttemptAt: row.double("next_attempt_at") ?? 0, lastError: row.string("last_error"),
+            createdAt: row.double("created_at") ?? 0, startedAt: row.double("started_at"),
+            finishedAt: row.double("finished_at"))
+    }
+
+    static func result(from row: Row) -> JobResult {
+        JobResult(jobID: row.int64("job_id") ?? 0, answer: row.string("answer") ?? "",
+                  answerTokenIDs: parseIntArray(row.string("answer_token_ids") ?? "[]"),
+                  createdAt: row.double("created_at") ?? 0)
+    }
+
+    static func metrics(from row: Row) -> JobMetrics {
+        JobMetrics(
+            queueWaitSeconds: row.double("queue_wait_s"), prefillSeconds: row.double("prefill_s"),
+            storeHit: row.bool("store_hit"), kvLoadSeconds: row.double("kv_load_s"),
+            kvLoadBytes: row.int("kv_load_bytes"), decodeSeconds: row.double("decode_s"),
+            answerTokens: row.int("answer_tokens"), tokensPerSecond: row.double("tokens_per_s"),
+            nfe: row.int("nfe"), steps: row.int("steps"), blocksSelected: row.int("blocks_selected"),
+            blocksTotal: row.int("blocks_total"), attentionDensity: row.double("attention_density"),
+            peakRSSBytes: row.int("peak_rss_bytes"), model: row.string("model"),
+            mode: row.string("mode"), modeParams: row.string("mode_params"))
+    }
+
+    static func parseIntArray(_ json: String) -> [Int] {
+        json.split(whereSeparator: { "[], \n".contains($0) }).compactMap { Int($0) }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Exit codes
+
+/// Process exit codes of the command line (from sysexits.h).
+public enum FocusExitCode: Int32, Sendable, CaseIterable {
+    /// Done.
+    case success = 0
+    /// Wrong command line (EX_USAGE).
+    case usage = 64
+    /// Bad input data: a malformed job file, unknown job id, invalid field (EX_DATAERR).
+    case badInput = 65
+    /// The database or another file could not be read or written (EX_IOERR).
+    case ioError = 74
+    /// Another instance holds the run lock, or the database stayed locked (EX_TEMPFAIL).
+    case locked = 75
+
+    /// The exit code for an error thrown by this module; `ioError` for others.
+    public static func forError(_ error: Error) -> FocusExitCode {
+        switch error {
+        case let error as QueueError: return error.exitCode
+        case let error as RunLockError: return error.exitCode
+        case let error as DatabaseError: return error.isBusy ? .locked : .ioError
+        default: return .ioError
+        }
+    }
+}
+
+// MARK: - Run lock
+
+/// Why the run lock could not be taken.
+public enum RunLockError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Another process (or another `RunLock` of this one) holds the lock.
+    case alreadyHeld(path: String, holder: String?)
+    /// The lock file could not be opened or locked.
+    case cannotLock(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .alreadyHeld(let path, let holder):
+            return "\(path): another focus instance holds the lock"
+                + (holder.map { " (pid \($0))" } ?? "")
+        case .cannotLock(let path, let code):
+            return "\(path): cannot lock: \(String(cString: strerror(code)))"
+        }
+    }
+
+    /// `locked` (75) when held elsewhere, `ioError` (74) otherwise.
+    public var exitCode: FocusExitCode {
+        switch self {
+        case .alreadyHeld: return .locked
+        case .cannotLock: return .ioError
+        }
+    }
+}
+
+/// An exclusive, non-blocking `flock(2)` on `<database>.lock`, so that only one
+/// daemon or drain runs per database. The kernel drops the lock when the process
+/// exits, however it exits, so a crash never leaves a stale lock; the file itself
+/// stays and holds the pid of the last holder, for diagnosis only.
+public final class RunLock {
+    /// The lock file path.
+    public let path: String
+    private var descriptor: Int32
+
+    /// Takes the lock for the database at `databasePath`, or throws at once.
+    /// - Throws: `RunLockError.alreadyHeld` when another holder has it.
+    public init(databasePath: String) throws {
+        let path = databasePath + ".lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw RunLockError.cannotLock(path: path, errno: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(descriptor)
+            if code == EWOULDBLOCK {
+                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                    .trimmingWhitespace()
+                throw RunLockError.alreadyHeld(path: path, holder: holder?.isEmpty == false ? holder : nil)
+            }
+            throw RunLockError.cannotLock(path: path, errno: code)
+        }
+        self.path = path
+        self.descriptor = descriptor
+        let pid = "\(getpid())\n"
+        if ftruncate(descriptor, 0) == 0 {
+            _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+        }
+    }
+
+    /// Releases the lock (also done on deinit and by the kernel at exit).
+    public func unlock() {
+        guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { unlock() }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+
+// MARK: - Processing contract
+
+/// Answers one claimed job. Independent of the model: the engine implements it.
+///
+/// Call `heartbeat` often (e.g. once per decoding step): it is cheap, extends the
+/// lease when a third of it has passed, and throws `WorkerInterruption` when the job
+/// must stop (cancelled, lease lost, or the worker is stopping). Let that error
+/// propagate out of `process`.
+public protocol JobProcessor {
+    func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome
+}
+
+/// Marks an error as permanent (bad input): the job goes to `failed`, not retried.
+public protocol PermanentJobError: Error {}
+
+/// Thrown by the heartbeat closure to stop a job in progress.
+public enum WorkerInterruption: Error, Equatable, Sendable {
+    /// The job was cancelled or its lease was taken over; its result would be fenced out.
+    case leaseLost(jobID: Int64)
+    /// The worker was asked to stop and releases the job back to the queue.
+    case stopRequested
+}
+
+/// A flag set from a signal handler or another thread to stop a worker.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+
+    public init() {}
+
+    /// Asks the worker to stop.
+    public func request() {
+        lock.lock()
+        requested = true
+        lock.unlock()
+    }
+
+    /// True once `request()` was called.
+    public var isRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return requested
+    }
+}
+
+// MARK: - Options and report
+
+/// How a worker runs.
+public struct WorkerOptions: Sendable, Equatable {
+    /// What to do with the job in progress when a stop is requested.
+    public enum StopBehavior: Sendable, Equatable {
+        /// Finish the current job, then stop.
+        case finishCurrent
+        /// Interrupt it at its next heartbeat and give it back to the queue.
+        case releaseCurrent
+    }
+
+    /// Lease length; the heartbeat extends it after a third has passed.
+    public var leaseSeconds: Double = 300
+    /// Stop when no job is eligible (`focus run --drain`) instead of waiting.
+    public var drain: Bool = false
+    /// Stop after this many jobs were processed (any outcome).
+    public var maxJobs: Int?
+    /// Stop claiming after this many seconds.
+    public var maxTime: Double?
+    /// Longest idle wait between claims when not draining (backoffs become due).
+    public var idleWait: Double = 5
+    /// `PRAGMA data_version` poll interval while idle.
+    public var pollInterval: Double = 0.25
+    public var stopBehavior: StopBehavior = .releaseCurrent
+
+    public init(leaseSeconds: Double = 300, drain: Bool = false, maxJobs: Int? = nil,
+                maxTime: Double? = nil, idleWait: Double = 5, pollInterval: Double = 0.25,
+                stopBehavior: StopBehavior = .releaseCurrent) {
+        self.leaseSeconds = leaseSeconds
+        self.drain = drain
+        self.maxJobs = maxJobs
+        self.maxTime = maxTime
+        self.idleWait = idleWait
+        self.pollInterval = pollInterval
+        self.stopBehavior = stopBehavior
+    }
+}
+
+/// What a worker run did.
+public struct WorkerReport: Sendable, Equatable {
+    public enum StopReason: Sendable, Equatable {
+        case queueEmpty, maxJobs, maxTime, stopRequested
+    }
+
+    public var completed = 0
+    public var retried = 0
+    public var dead = 0
+    public var failed = 0
+    /// Results rejected by the fence (cancelled or lease lost).
+    public var fenced = 0
+    public var released = 0
+    public var stopReason: StopReason = .queueEmpty
+
+    /// Jobs that ran to an outcome of any kind.
+    public var processed: Int { completed + retried + dead + failed + fenced + released }
+}
+
+// MARK: - Worker
+
+/// Runs claim → process → complete/fail until told to stop, grouping jobs by
+/// document: after a job, a queued job of the same document is claimed first.
+///
+/// `workerID` is the lease owner and must be unique per process run (the default
+/// combines host, pid and a random suffix).
+public final class Worker {
+    public let queue: JobQueue
+    public let processor: JobProcessor
+    public let workerID: String
+    public let options: WorkerOptions
+    public let stopFlag: StopFlag
+    private let logger: Logger
+
+    public init(queue: JobQueue, processor: JobProcessor, workerID: String = Worker.makeID(),
+                options: WorkerOptions = WorkerOptions(), stopFlag: StopFlag = StopFlag(),
+                logger: Logger = Logger(label: "focus.queue.worker")) {
+        self.queue = queue
+        self.processor = processor
+        self.workerID = workerID
+        self.options = options
+        self.stopFlag = stopFlag
+        self.logger = logger
+    }
+
+    /// `host:pid:random`.
+    public static func makeID() -> String {
+        let info = ProcessInfo.processInfo
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return "\(info.hostName):\(info.processIdentifier):\(suffix)"
+    }
+
+    /// Runs until the queue is empty (drain), a limit is reached or a stop is requested.
+    /// - Throws: database errors (the CLI maps them with `FocusExitCode.forError`).
+    public func run() throws -> WorkerReport {
+        let started = queue.clock()
+        var report = WorkerReport()
+        var lastDocument: Int64?
+        try queue.registerWorker(id: workerID, pid: ProcessInfo.processInfo.processIdentifier,
+                                 host: ProcessInfo.processInfo.hostName)
+        defer { try? queue.unregisterWorker(id: workerID) }
+        while true {
+            if stopFlag.isRequested { report.stopReason = .stopRequested; break }
+            if let maxJobs = options.maxJobs, report.processed >= maxJobs {
+                report.stopReason = .maxJobs; break
+            }
+            if let maxTime = options.maxTime, queue.clock() - started >= maxTime {
+                report.stopReason = .maxTime; break
+            }
+            guard let job = try queue.claim(workerID: workerID, leaseSeconds: options.leaseSeconds,
+                                            preferDocument: lastDocument) else {
+                if options.drain { report.stopReason = .queueEmpty; break }
+                try queue.workerHeartbeat(id: workerID)
+                _ = try queue.waitForChange(timeout: options.idleWait,
+                                            pollInterval: options.pollInterval)
+                continue
+            }
+            lastDocument = job.documentID
+            try runOne(job, report: &report)
+        }
+        logger.info("worker stopped", metadata: [
+            "worker": "\(workerID)", "reason": "\(report.stopReason)",
+            "completed": "\(report.completed)", "processed": "\(report.processed)"])
+        return report
+    }
+
+    // MARK: - One job
+
+    private func runOne(_ job: ClaimedJob, report: inout WorkerReport) throws {
+        var lastExtension = queue.clock()
+        let heartbeat: () throws -> Void = { [self] in
+            if options.stopBehavior == .releaseCurrent, stopFlag.isRequested {
+                throw WorkerInterruption.stopRequested
+            }
+            let now = queue.clock()
+            guard now - lastExtension >= options.leaseSeconds / 3 else { return }
+            guard try queue.extendLease(jobID: job.id, owner: workerID, attempt: job.attempt,
+                                        leaseSeconds: options.leaseSeconds) else {
+                throw WorkerInterruption.leaseLost(jobID: job.id)
+            }
+            lastExtension = now
+        }
+        let meta: Logger.Metadata = ["job": "\(job.id)", "attempt": "\(job.attempt)"]
+        do {
+            let outcome = try processor.process(job, heartbeat: heartbeat)
+            if try queue.complete(jobID: job.id, owner: workerID, attempt: job.attempt,
+                                  outcome: outcome) {
+                report.completed += 1
+                logger.debug("job done", metadata: meta)
+            } else {
+                report.fenced += 1
+                logger.warning("job result fenced out (cancelled or lease lost)", metadata: meta)
+            }
+        } catch WorkerInterruption.stopRequested {
+            _ = try queue.release(jobID: job.id, owner: workerID, attempt: job.attempt)
+            report.released += 1
+            logger.info("job released on stop", metadata: meta)
+        } catch WorkerInterruption.leaseLost {
+            report.fenced += 1
+            logger.warning("job abandoned: lease lost or cancelled", metadata: meta)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            let kind: FailureKind = error is PermanentJobError ? .permanent : .transient
+            let disposition = try queue.fail(jobID: job.id, owner: workerID, attempt: job.attempt,
+                                             error: "\(error)", kind: kind)
+            switch disposition {
+            case .retryScheduled: report.retried += 1
+            case .dead: report.dead += 1
+            case .failed: report.failed += 1
+            case .fenced: report.fenced += 1
+            }
+            logger.warning("job failed", metadata: meta.merging(
+                ["error": "\(error)", "disposition": "\(disposition)"]) { $1 })
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusQueue
-
-@Test func FocusQueueBuilds() {
-    #expect(Bool(true))
-}
