@@ -11,18 +11,22 @@ public final class DocumentStore: @unchecked Sendable {
     /// The store directory.
     public let directory: URL
     /// Evict least-recently-used entries while the store holds more than this many bytes (nil: never).
-    public var budgetBytes: Int64?
+    public var budgetBytes: Int64? {
+        get { counterLock.withLock { budget } }
+        set { counterLock.withLock { budget = newValue } }
+    }
     /// Seconds after which an unlocked temporary directory counts as left behind by a crashed writer.
     var staleTemporaryAge: Double = 60
     /// Test hook: writes fail with ENOSPC after this many bytes of one entry.
     var failWritesAfterBytes: Int?
     private let counterLock = NSLock()
     private var corruptions = 0
+    private var budget: Int64?
 
     /// Opens (creating if needed) a store at `directory` and removes what crashed writers left.
     public init(directory: URL, budgetBytes: Int64? = nil) throws {
         self.directory = directory
-        self.budgetBytes = budgetBytes
+        self.budget = budgetBytes
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("locks"), withIntermediateDirectories: true)
         _ = try removeLeftovers()
