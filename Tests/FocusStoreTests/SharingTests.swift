@@ -76,8 +76,13 @@ struct SharingTests {
         let key = testKey(42)
         let prefills = Counter()
         let results = Counter()
+        let arrived = Counter()
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            arrived.increment()
             let document = try? store.withPrefillLock(key) { () throws -> StoredDocument in
+                // Both threads have asked for the lock before the holder looks at the store, so
+                // without the lock both would miss and prefill.
+                arrived.wait(until: 2)
                 if let cached = try store.open(key) { return cached }
                 prefills.increment()
                 return try write(store, 42)
@@ -91,18 +96,27 @@ struct SharingTests {
 
 /// A thread-safe counter for the concurrency test.
 final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var count = 0
 
     func increment() {
-        lock.lock()
+        condition.lock()
         count += 1
-        lock.unlock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the count reaches `target` (at most 10 seconds, so a bug cannot hang the suite).
+    func wait(until target: Int) {
+        let deadline = Date().addingTimeInterval(10)
+        condition.lock()
+        while count < target && condition.wait(until: deadline) {}
+        condition.unlock()
     }
 
     var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return count
     }
 }
