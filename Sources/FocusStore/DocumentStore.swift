@@ -7,6 +7,18 @@ import Glibc
 /// Layout: `<directory>/<key hex>/` holds `manifest.json`, `layer-NNN.kv`, `keys-NNN.f32`, `pin`
 /// and `last-used`; `<directory>/locks/<key hex>.lock` serializes prefills of one key; writers
 /// work in `tmp-<random>/` and publish by rename; evicted entries pass through `trash-<random>/`.
+///
+/// Typical use, prefilling each document once across threads and processes:
+/// ```swift
+/// let document = try store.withPrefillLock(key) {
+///     if let cached = try store.open(key) { return cached }
+///     return try store.write(key, header: header) { writer in
+///         for layer in 0..<header.layers { try writer.appendLayer(layer, keys: k, values: v) }
+///         try writer.setSinks([sinks])
+///     }
+/// }
+/// ```
+/// Lock files in `locks/` are empty and never deleted (deleting them would break the exclusion).
 public final class DocumentStore: @unchecked Sendable {
     /// The store directory.
     public let directory: URL
@@ -153,7 +165,10 @@ public final class DocumentStore: @unchecked Sendable {
                 writer.abandon()
                 throw error
             }
-            pin = try openPin(temporary + "/" + EntryFiles.pin) ?? -1
+            guard let pinned = try openPin(temporary + "/" + EntryFiles.pin) else {
+                throw StoreError.corruptEntry(path: temporary, reason: "pin file vanished before publishing")
+            }
+            pin = pinned
             let published = try publish(temporary, as: key)
             Glibc.close(directoryLock)
             directoryLock = -1
