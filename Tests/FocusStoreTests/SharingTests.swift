@@ -68,6 +68,33 @@ struct SharingTests {
         #expect(try evictor.garbageCollect().evicted == [testKey(1).hex])
     }
 
+    @Test(
+        "an entry held open by another process is not evicted",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
+    func pinAcrossProcesses() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory, budgetBytes: 1)
+        try write(store, 1).close()
+        let pinPath = directory.appendingPathComponent(testKey(1).hex).appendingPathComponent("pin").path
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 9<\"$0\"; /usr/bin/flock -s 9 && echo locked && exec sleep 30", pinPath]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        defer {
+            if holder.isRunning { holder.terminate() }
+            holder.waitUntilExit()
+        }
+        let announced = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        try #require(announced.hasPrefix("locked"))
+        #expect(try store.garbageCollect().skippedPinned == [testKey(1).hex])
+        holder.terminate()
+        holder.waitUntilExit()
+        #expect(try store.garbageCollect().evicted == [testKey(1).hex])
+    }
+
     @Test("two threads needing the same document prefill it once under the prefill lock")
     func prefillOnce() throws {
         let directory = try makeTemporaryDirectory()
