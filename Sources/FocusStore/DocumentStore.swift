@@ -7,22 +7,38 @@ import Glibc
 /// Layout: `<directory>/<key hex>/` holds `manifest.json`, `layer-NNN.kv`, `keys-NNN.f32`, `pin`
 /// and `last-used`; `<directory>/locks/<key hex>.lock` serializes prefills of one key; writers
 /// work in `tmp-<random>/` and publish by rename; evicted entries pass through `trash-<random>/`.
+///
+/// Typical use, prefilling each document once across threads and processes:
+/// ```swift
+/// let document = try store.withPrefillLock(key) {
+///     if let cached = try store.open(key) { return cached }
+///     return try store.write(key, header: header) { writer in
+///         for layer in 0..<header.layers { try writer.appendLayer(layer, keys: k, values: v) }
+///         try writer.setSinks([sinks])
+///     }
+/// }
+/// ```
+/// Lock files in `locks/` are empty and never deleted (deleting them would break the exclusion).
 public final class DocumentStore: @unchecked Sendable {
     /// The store directory.
     public let directory: URL
     /// Evict least-recently-used entries while the store holds more than this many bytes (nil: never).
-    public var budgetBytes: Int64?
+    public var budgetBytes: Int64? {
+        get { counterLock.withLock { budget } }
+        set { counterLock.withLock { budget = newValue } }
+    }
     /// Seconds after which an unlocked temporary directory counts as left behind by a crashed writer.
     var staleTemporaryAge: Double = 60
     /// Test hook: writes fail with ENOSPC after this many bytes of one entry.
     var failWritesAfterBytes: Int?
     private let counterLock = NSLock()
     private var corruptions = 0
+    private var budget: Int64?
 
     /// Opens (creating if needed) a store at `directory` and removes what crashed writers left.
     public init(directory: URL, budgetBytes: Int64? = nil) throws {
         self.directory = directory
-        self.budgetBytes = budgetBytes
+        self.budget = budgetBytes
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("locks"), withIntermediateDirectories: true)
         _ = try removeLeftovers()
@@ -149,7 +165,10 @@ public final class DocumentStore: @unchecked Sendable {
                 writer.abandon()
                 throw error
             }
-            pin = try openPin(temporary + "/" + EntryFiles.pin) ?? -1
+            guard let pinned = try openPin(temporary + "/" + EntryFiles.pin) else {
+                throw StoreError.corruptEntry(path: temporary, reason: "pin file vanished before publishing")
+            }
+            pin = pinned
             let published = try publish(temporary, as: key)
             Glibc.close(directoryLock)
             directoryLock = -1

@@ -41,6 +41,8 @@ public final class DocumentWriter {
             throw StoreError.invalidArgument(
                 "layer \(layer): keys have \(keys.count) and values \(values.count) floats, expected \(expected)")
         }
+        try checkRepresentable(keys, name: "keys", layer: layer)
+        try checkRepresentable(values, name: "values", layer: layer)
         let dataFile = String(format: "layer-%03d.kv", layer)
         let keysFile = String(format: "keys-%03d.f32", layer)
         let blocks = try writeBlocks(keys: keyBase, values: valueBase, file: dataFile)
@@ -62,6 +64,22 @@ public final class DocumentWriter {
             }
         }
         self.sinks = sinks
+    }
+
+    /// Rejects NaN and infinity, and for f16 magnitudes beyond 65504 (they would become infinite).
+    private func checkRepresentable(_ buffer: UnsafeBufferPointer<Float>, name: String, layer: Int) throws {
+        let limit = header.numberFormat == .f16 ? Float(Float16.greatestFiniteMagnitude) : Float.greatestFiniteMagnitude
+        var largest: Float = 0
+        var allFinite = true
+        for value in buffer {
+            largest = max(largest, abs(value))
+            allFinite = allFinite && value.isFinite
+        }
+        guard allFinite, largest <= limit else {
+            let index = buffer.firstIndex { !$0.isFinite || abs($0) > limit } ?? 0
+            throw StoreError.invalidArgument(
+                "layer \(layer) \(name)[\(index)] = \(buffer[index]) cannot be stored as \(header.numberFormat.rawValue)")
+        }
     }
 
     // MARK: - Blocks

@@ -120,7 +120,7 @@ struct IntegrityTests {
         #expect(try store.list().isEmpty)
     }
 
-    @Test("a crashed writer's temporary directory is never visible and is cleaned; a live one is kept")
+    @Test("a crashed writer's temporary directory, even a complete one, is never visible and is cleaned; a live one is kept")
     func crashedWriterLeftovers() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -142,8 +142,13 @@ struct IntegrityTests {
         #expect(!FileManager.default.fileExists(atPath: dead.path))
         #expect(FileManager.default.fileExists(atPath: live.path))
 
-        try FileManager.default.createDirectory(at: dead, withIntermediateDirectories: false)
+        let data = makeLayers(layers: layers, tokens: tokens, kvDim: kvDim, seed: 13)
+        try writeDocument(store, key: testKey(9), header: testHeader(tokens: tokens, layers: layers, kvDim: kvDim), data: data)
+            .close()
+        try FileSystem.rename(directory.appendingPathComponent(testKey(9).hex).path, dead.path)
         try FileSystem.setModificationTime(dead.path, seconds: FileSystem.now() - 3600)
+        #expect(try store.open(testKey(9)) == nil)
+        #expect(try store.list().isEmpty)
         _ = try DocumentStore(directory: directory)
         #expect(!FileManager.default.fileExists(atPath: dead.path))
     }

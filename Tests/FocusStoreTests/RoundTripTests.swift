@@ -168,7 +168,30 @@ struct RoundTripTests {
         #expect(throws: StoreError.self) {
             _ = try writeDocument(store, key: testKey(7), header: header, data: data)
         }
+        var huge = makeLayers(layers: 2, tokens: 10, kvDim: 8, seed: 8)
+        huge[1].values[17] = 70000
+        #expect(throws: StoreError.invalidArgument("layer 1 values[17] = 70000.0 cannot be stored as f16")) {
+            _ = try writeDocument(store, key: testKey(7), header: header, data: huge)
+        }
+        huge[1].values[17] = .nan
+        #expect(throws: StoreError.self) {
+            _ = try writeDocument(store, key: testKey(7), header: testHeader(tokens: 10, layers: 2, kvDim: 8, format: .f32), data: huge)
+        }
         #expect(try store.open(testKey(7)) == nil)
+        #expect(try strayNames(directory).isEmpty)
+    }
+
+    @Test("the first writer of a key wins; a later write returns the published entry")
+    func firstWriterWins() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory)
+        let header = testHeader(tokens: 70, layers: 1, kvDim: 16, format: .f32)
+        let first = makeLayers(layers: 1, tokens: 70, kvDim: 16, seed: 21)
+        let second = makeLayers(layers: 1, tokens: 70, kvDim: 16, seed: 22)
+        try writeDocument(store, key: testKey(8), header: header, data: first).close()
+        let again = try writeDocument(store, key: testKey(8), header: header, data: second)
+        #expect(try readLayer(again, 0).keys == first[0].keys)
         #expect(try strayNames(directory).isEmpty)
     }
 

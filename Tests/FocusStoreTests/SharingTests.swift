@@ -68,6 +68,33 @@ struct SharingTests {
         #expect(try evictor.garbageCollect().evicted == [testKey(1).hex])
     }
 
+    @Test(
+        "an entry held open by another process is not evicted",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
+    func pinAcrossProcesses() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try DocumentStore(directory: directory, budgetBytes: 1)
+        try write(store, 1).close()
+        let pinPath = directory.appendingPathComponent(testKey(1).hex).appendingPathComponent("pin").path
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 9<\"$0\"; /usr/bin/flock -s 9 && echo locked && exec sleep 30", pinPath]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        defer {
+            if holder.isRunning { holder.terminate() }
+            holder.waitUntilExit()
+        }
+        let announced = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        try #require(announced.hasPrefix("locked"))
+        #expect(try store.garbageCollect().skippedPinned == [testKey(1).hex])
+        holder.terminate()
+        holder.waitUntilExit()
+        #expect(try store.garbageCollect().evicted == [testKey(1).hex])
+    }
+
     @Test("two threads needing the same document prefill it once under the prefill lock")
     func prefillOnce() throws {
         let directory = try makeTemporaryDirectory()
@@ -76,8 +103,13 @@ struct SharingTests {
         let key = testKey(42)
         let prefills = Counter()
         let results = Counter()
+        let arrived = Counter()
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            arrived.increment()
             let document = try? store.withPrefillLock(key) { () throws -> StoredDocument in
+                // Both threads have asked for the lock before the holder looks at the store, so
+                // without the lock both would miss and prefill.
+                arrived.wait(until: 2)
                 if let cached = try store.open(key) { return cached }
                 prefills.increment()
                 return try write(store, 42)
@@ -91,18 +123,27 @@ struct SharingTests {
 
 /// A thread-safe counter for the concurrency test.
 final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var count = 0
 
     func increment() {
-        lock.lock()
+        condition.lock()
         count += 1
-        lock.unlock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the count reaches `target` (at most 10 seconds, so a bug cannot hang the suite).
+    func wait(until target: Int) {
+        let deadline = Date().addingTimeInterval(10)
+        condition.lock()
+        while count < target && condition.wait(until: deadline) {}
+        condition.unlock()
     }
 
     var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return count
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// How stored K and V numbers are written.
 public enum KVNumberFormat: String, Codable, Sendable, CaseIterable {
@@ -156,6 +157,95 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
         }
         guard sinks.isEmpty || sinks.count == 1 || sinks.count == layers else {
             throw fail("sinks has \(sinks.count) lists; expected 0, 1 or \(layers)")
+        }
+    }
+}
+
+// MARK: - Representative keys
+
+/// Per-block summaries of a layer's keys, used to pick blocks for sparse attention.
+///
+/// Each array is row-major [blocks, kvDim]: row `b` summarizes the key rows of block `b`.
+public struct RepresentativeKeys: Sendable, Equatable {
+    /// Number of blocks (rows of each array).
+    public let blocks: Int
+    /// Floats per key row.
+    public let kvDim: Int
+    /// Mean key over the block's rows.
+    public let mean: [Float]
+    /// Per-channel minimum over the block's rows (Quest-style lower bound).
+    public let min: [Float]
+    /// Per-channel maximum over the block's rows (Quest-style upper bound).
+    public let max: [Float]
+
+    /// Creates summaries from their arrays, each holding `blocks * kvDim` floats.
+    public init(blocks: Int, kvDim: Int, mean: [Float], min: [Float], max: [Float]) {
+        self.blocks = blocks
+        self.kvDim = kvDim
+        self.mean = mean
+        self.min = min
+        self.max = max
+    }
+
+    /// Computes mean, min and max per block of `blockSize` rows from row-major [tokenCount, kvDim] keys.
+    public static func summarize(keys: UnsafePointer<Float>, tokenCount: Int, kvDim: Int, blockSize: Int) -> RepresentativeKeys {
+        let blocks = (tokenCount + blockSize - 1) / blockSize
+        var mean = [Float](repeating: 0, count: blocks * kvDim)
+        var low = [Float](repeating: .infinity, count: blocks * kvDim)
+        var high = [Float](repeating: -.infinity, count: blocks * kvDim)
+        mean.withUnsafeMutableBufferPointer { meanOut in
+            low.withUnsafeMutableBufferPointer { lowOut in
+                high.withUnsafeMutableBufferPointer { highOut in
+                    for block in 0..<blocks {
+                        let firstRow = block * blockSize
+                        let rows = Swift.min(blockSize, tokenCount - firstRow)
+                        let out = block * kvDim
+                        for row in firstRow..<(firstRow + rows) {
+                            let source = keys + row * kvDim
+                            for channel in 0..<kvDim {
+                                let value = source[channel]
+                                meanOut[out + channel] += value
+                                lowOut[out + channel] = Swift.min(lowOut[out + channel], value)
+                                highOut[out + channel] = Swift.max(highOut[out + channel], value)
+                            }
+                        }
+                        let inverse = 1 / Float(rows)
+                        for channel in 0..<kvDim { meanOut[out + channel] *= inverse }
+                    }
+                }
+            }
+        }
+        return RepresentativeKeys(blocks: blocks, kvDim: kvDim, mean: mean, min: low, max: high)
+    }
+}
+
+// MARK: - Errors
+
+/// Errors raised by the document store. Each names the file, layer or field at fault.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// A block's bytes do not match its recorded checksum, or fail to decompress.
+    case corruptBlock(file: String, layer: Int, block: Int)
+    /// An entry's manifest or side file is missing, unreadable or inconsistent.
+    case corruptEntry(path: String, reason: String)
+    /// A system call failed; `errno` is the C error code (28 = ENOSPC, disk full).
+    case io(operation: String, path: String, errno: Int32)
+    /// The caller passed data that does not match the document's header.
+    case invalidArgument(String)
+    /// The writer was used after the document was finished or abandoned.
+    case writerClosed
+
+    public var description: String {
+        switch self {
+        case let .corruptBlock(file, layer, block):
+            return "corrupt block \(block) of layer \(layer) in \(file)"
+        case let .corruptEntry(path, reason):
+            return "corrupt store entry \(path): \(reason)"
+        case let .io(operation, path, code):
+            return "\(operation) failed on \(path): \(String(cString: strerror(code))) (errno \(code))"
+        case let .invalidArgument(message):
+            return "invalid argument: \(message)"
+        case .writerClosed:
+            return "document writer used after it was closed"
         }
     }
 }
