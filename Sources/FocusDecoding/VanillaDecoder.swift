@@ -7,10 +7,16 @@ public struct VanillaDecoder: DiffusionDecoder {
     public let model: TransformerModel
     /// Tokens besides the model's EOS that end an answer (e.g. end of turn).
     public let extraStopTokens: [Int32]
+    /// For block-causal models, compute the document's KV once and recompute only the rows after
+    /// it at each step. Document rows see only the document, so this is the same computation as
+    /// the full forward (up to float summation order); it is off by default so that `vanilla`
+    /// measures the reference sampler's cost.
+    public var reuseExactDocumentKV = false
 
-    public init(model: TransformerModel, extraStopTokens: [Int32] = []) {
+    public init(model: TransformerModel, extraStopTokens: [Int32] = [], reuseExactDocumentKV: Bool = false) {
         self.model = model
         self.extraStopTokens = extraStopTokens
+        self.reuseExactDocumentKV = reuseExactDocumentKV
     }
 
     public func decode(_ prompt: DecodingPrompt, parameters p: DecodingParameters) throws -> DecodingResult {
@@ -23,6 +29,17 @@ public struct VanillaDecoder: DiffusionDecoder {
         var result = DecodingResult()
         let visibility = model.promptVisibility(documentRows: prompt.documentLength, totalRows: canvas.count)
         let positions = canvas.positions
+        let d = prompt.documentLength
+        var documentKV: DenseKVCache?
+        if reuseExactDocumentKV && visibility != nil {
+            let cache = DenseKVCache(configuration: model.configuration, capacity: d)
+            _ = model.forward(
+                tokens: Array(prompt.tokens[..<d]), positions: Array(positions[..<d]), logitRows: [],
+                onLayerKV: { cache.append(layer: $0, keys: $1, values: $2) })
+            documentKV = cache
+            result.forwardPasses += 1
+            result.prefillSeconds = monotonicSeconds() - start
+        }
 
         blocks: for block in 0..<p.blockCount {
             let rows = canvas.blockRows(block, blockLength: p.blockLength)
@@ -30,9 +47,17 @@ public struct VanillaDecoder: DiffusionDecoder {
             for count in schedule {
                 let masked = canvas.maskedRows(in: rows)
                 if masked.isEmpty { break }
-                let logits = model.forward(
-                    tokens: canvas.tokens, positions: positions, visibleKeys: visibility,
-                    logitRows: masked.map(model.logitRow(for:)))
+                let logits: Matrix
+                if let documentKV {
+                    logits = model.forward(
+                        tokens: Array(canvas.tokens[d...]), positions: Array(positions[d...]),
+                        context: { [documentKV.segment(layer: $0)] },
+                        logitRows: masked.map { model.logitRow(for: $0) - d })
+                } else {
+                    logits = model.forward(
+                        tokens: canvas.tokens, positions: positions, visibleKeys: visibility,
+                        logitRows: masked.map(model.logitRow(for:)))
+                }
                 result.forwardPasses += 1
                 result.steps += 1
                 result.attendedRows += canvas.count * model.configuration.layerCount
@@ -49,7 +74,7 @@ public struct VanillaDecoder: DiffusionDecoder {
         }
         result.answerTokens = canvas.answerTokens
         result.generatedTokens = canvas.generatedTokens
-        result.decodeSeconds = monotonicSeconds() - start
+        result.decodeSeconds = monotonicSeconds() - start - result.prefillSeconds
         return result
     }
 }

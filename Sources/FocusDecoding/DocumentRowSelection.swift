@@ -1,0 +1,36 @@
+import FocusModel
+
+/// Chooses the document rows a question needs (Focus's sinks and kept blocks) without decoding:
+/// the question and a masked answer canvas run through the dense layers against `document`,
+/// and the last dense layer's attention picks the rows. Used by `stored-refresh`, which then
+/// recomputes only those rows together with the question.
+public func selectDocumentRows(
+    model: TransformerModel, prompt: DecodingPrompt, document: DocumentKVSource,
+    parameters p: DecodingParameters
+) throws -> (rows: [Range<Int>], result: DecodingResult) {
+    try p.validate()
+    guard prompt.tokens.count > prompt.documentLength else { throw DecodingError.emptyQuestion }
+    let canvas = Canvas(
+        prompt: prompt, generationLength: p.generationLength, maskID: model.configuration.maskTokenID,
+        stopIDs: [])
+    let d = prompt.documentLength
+    let sequence = SequenceKV(model: model, document: document, documentLength: d)
+    var result = DecodingResult()
+    let layers = min(p.focus.denseLayers + 1, model.configuration.layerCount)
+    let plan = ForwardPlan(
+        queryRows: Array(d..<canvas.count), logitRows: [], sparse: p.focus, layerLimit: layers)
+    let outcome = try sequence.run(plan, canvas: canvas, result: &result)
+    return (outcome.selection ?? [0..<d], result)
+}
+
+extension DecodingPrompt {
+    /// The prompt reduced to the given document rows (original positions kept) and the question.
+    public func keeping(documentRows ranges: [Range<Int>]) -> DecodingPrompt {
+        let rows = ranges.flatMap { Array($0) }
+        let question = documentLength..<tokens.count
+        return DecodingPrompt(
+            tokens: rows.map { tokens[$0] } + tokens[question],
+            documentLength: rows.count,
+            positions: rows.map { positions[$0] } + positions[question])
+    }
+}

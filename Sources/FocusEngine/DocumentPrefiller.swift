@@ -1,0 +1,160 @@
+import FocusModel
+import FocusStore
+import Foundation
+
+/// How a document's KV is computed for the store.
+public enum PrefillMode: Sendable, Equatable {
+    /// One forward over the whole document (attending only within it).
+    case whole
+    /// Prefilling-dLLM: independent chunks of `size` tokens, each led by a BOS anchor; positions
+    /// run on over the anchors, so the stored rows are the chunked sequence.
+    case chunked(size: Int)
+
+    public var name: String {
+        switch self {
+        case .whole: return "whole"
+        case .chunked: return "chunked"
+        }
+    }
+
+    public var parameters: [String: String] {
+        switch self {
+        case .whole: return [:]
+        case .chunked(let size): return ["chunk": "\(size)"]
+        }
+    }
+}
+
+/// Options of a store prefill.
+public struct PrefillOptions: Sendable, Equatable {
+    public var mode = PrefillMode.whole
+    public var numberFormat = KVNumberFormat.f16
+    /// Rows per stored block (also Focus's block size when decoding from the store).
+    public var blockSize = 64
+    /// Sinks recorded per layer.
+    public var sinkCount = 16
+
+    public init() {}
+}
+
+/// What a prefill did.
+public struct PrefillReport: Sendable {
+    public var key: String
+    /// Document tokens, and rows stored (more when chunk anchors were added).
+    public var documentTokens: Int
+    public var storedRows: Int
+    /// True when the entry already existed and nothing was computed.
+    public var storeHit: Bool
+    public var seconds: Double
+    public var compressedBytes: Int64
+    public var decodedBytes: Int64
+    public var exactForQuestions: Bool
+
+    /// Decoded f32 bytes over bytes on disk.
+    public var compressionRatio: Double { compressedBytes == 0 ? 0 : Double(decodedBytes) / Double(compressedBytes) }
+}
+
+/// Computes a document's KV layer by layer and streams each layer to the store as it is
+/// produced, so memory holds one layer's KV and the hidden state, never the whole model's KV.
+public struct DocumentPrefiller {
+    public let loaded: LoadedModel
+    public let store: DocumentStore
+
+    public init(loaded: LoadedModel, store: DocumentStore) {
+        self.loaded = loaded
+        self.store = store
+    }
+
+    /// The store key of a document's token ids under `options`.
+    public func key(documentIDs: [Int32], options: PrefillOptions) -> StoreKey {
+        var parameters = options.mode.parameters
+        parameters["format"] = options.numberFormat.rawValue
+        parameters["block"] = "\(options.blockSize)"
+        return StoreKey.document(
+            modelIdentity: loaded.identity, tokenizerDigest: loaded.tokenizerDigest, prefillMode: options.mode.name,
+            parameters: parameters, tokenIDs: documentIDs)
+    }
+
+    /// The rows the store holds for a document: its ids, with BOS anchors in chunked mode.
+    public func storedTokens(documentIDs: [Int32], options: PrefillOptions) -> (tokens: [Int32], chunks: [Range<Int>]) {
+        guard case .chunked(let size) = options.mode, size > 0, documentIDs.count > size else {
+            return (documentIDs, [0..<documentIDs.count])
+        }
+        let bos = loaded.configuration.bosTokenID ?? documentIDs[0]
+        var tokens: [Int32] = []
+        var chunks: [Range<Int>] = []
+        var start = 0
+        while start < documentIDs.count {
+            let end = min(documentIDs.count, start + size)
+            let lower = tokens.count
+            if start > 0 || documentIDs[0] != bos { tokens.append(bos) }
+            tokens += documentIDs[start..<end]
+            chunks.append(lower..<tokens.count)
+            start = end
+        }
+        return (tokens, chunks)
+    }
+
+    /// Opens the stored KV of `documentIDs`, computing and storing it first on a miss. Two
+    /// processes asking for the same missing document compute it once.
+    public func prefill(documentIDs: [Int32], options: PrefillOptions) throws -> (StoredDocument, PrefillReport) {
+        guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
+        let key = key(documentIDs: documentIDs, options: options)
+        let started = monotonicClock()
+        let (document, hit) = try store.withPrefillLock(key) { () throws -> (StoredDocument, Bool) in
+            if let existing = try store.open(key) { return (existing, true) }
+            return (try compute(key: key, documentIDs: documentIDs, options: options), false)
+        }
+        let manifest = document.manifest
+        let report = PrefillReport(
+            key: key.hex, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: hit,
+            seconds: monotonicClock() - started, compressedBytes: manifest.compressedBytes,
+            decodedBytes: manifest.decodedBytes, exactForQuestions: manifest.exactForQuestions)
+        return (document, report)
+    }
+
+    private func compute(key: StoreKey, documentIDs: [Int32], options: PrefillOptions) throws -> StoredDocument {
+        let model = loaded.model
+        let c = model.configuration
+        let (tokens, chunks) = storedTokens(documentIDs: documentIDs, options: options)
+        let exact = c.promptAttention == .blockCausal && options.mode == .whole
+        let header = DocumentHeader(
+            modelIdentity: loaded.identity, tokenizerDigest: loaded.tokenizerDigest, prefillMode: options.mode.name,
+            prefillParameters: options.mode.parameters, tokenCount: tokens.count, layers: c.layerCount,
+            kvDim: c.kvDimension, blockSize: options.blockSize, numberFormat: options.numberFormat,
+            exactForQuestions: exact)
+        let hidden = chunks.map { model.embed(Array(tokens[$0])) }
+        let positions = chunks.map { $0.map(Int32.init) }
+        return try store.write(key, header: header) { writer in
+            var sinks: [[Int32]] = []
+            let keys = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count * c.kvDimension)
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count * c.kvDimension)
+            let mass = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count)
+            defer {
+                keys.deallocate()
+                values.deallocate()
+                mass.deallocate()
+            }
+            for layer in 0..<c.layerCount {
+                for (index, chunk) in chunks.enumerated() {
+                    let options = AttentionOptions(keyMass: mass + chunk.lowerBound)
+                    let (k, v) = model.runLayer(layer, hidden: hidden[index], positions: positions[index], options: options)
+                    (keys + chunk.lowerBound * c.kvDimension).update(from: k.data, count: k.count)
+                    (values + chunk.lowerBound * c.kvDimension).update(from: v.data, count: v.count)
+                }
+                try writer.appendLayer(
+                    layer, keys: UnsafeBufferPointer(start: keys, count: tokens.count * c.kvDimension),
+                    values: UnsafeBufferPointer(start: values, count: tokens.count * c.kvDimension))
+                let masses = Array(UnsafeBufferPointer(start: mass, count: tokens.count))
+                sinks.append(topRows(masses, count: min(options.sinkCount, tokens.count)))
+            }
+            try writer.setSinks(sinks)
+        }
+    }
+}
+
+/// Rows of the `count` largest values, ascending.
+func topRows(_ values: [Float], count: Int) -> [Int32] {
+    values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+        .prefix(count).sorted().map(Int32.init)
+}

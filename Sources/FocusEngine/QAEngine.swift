@@ -1,0 +1,165 @@
+import FocusDecoding
+import FocusModel
+import FocusStore
+import Foundation
+
+/// One question about one document.
+public struct QARequest: Sendable {
+    public var document: String
+    public var question: String
+    public var parameters: DecodingParameters
+    public var prefill: PrefillOptions
+    /// Vanilla decoding on block-causal models: compute the document's KV once (same result).
+    public var reuseExactDocumentKV = false
+
+    public init(document: String, question: String, parameters: DecodingParameters, prefill: PrefillOptions = PrefillOptions()) {
+        self.document = document
+        self.question = question
+        self.parameters = parameters
+        self.prefill = prefill
+    }
+}
+
+/// An answer and what it cost.
+public struct QAAnswer: Sendable {
+    public var text: String
+    public var tokens: [Int32]
+    public var mode: DecodingMode
+    public var decoding: DecodingResult
+    public var documentTokens: Int
+    public var promptTokens: Int
+    /// The store's report for stored modes (`storeHit` tells whether the prefill was skipped).
+    public var prefill: PrefillReport?
+    /// Stored entries found corrupt, discarded and rebuilt while answering.
+    public var corruptionsRepaired = 0
+    public var totalSeconds: Double
+    public var peakResidentBytes: Int
+}
+
+/// Answers questions about documents: tokenises with the model's chat template, serves document
+/// KV from the store where the mode uses it, and decodes with the chosen decoder.
+public final class QAEngine: @unchecked Sendable {
+    public let loaded: LoadedModel
+    public let store: DocumentStore?
+    /// The stored document decoded last, kept open (pinned) with its loaded blocks so that the
+    /// next question about the same document reads nothing from disk.
+    private var recent: (key: String, source: StoredDocumentKV)?
+
+    public init(loaded: LoadedModel, store: DocumentStore?) {
+        self.loaded = loaded
+        self.store = store
+    }
+
+    /// The prompt of a question about a document, its document segment first.
+    public func prompt(document: String, question: String) throws -> DecodingPrompt {
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw DecodingError.emptyQuestion }
+        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw EngineError.document("the document is empty")
+        }
+        let qa = loaded.template.qaPrompt(document: document, question: question)
+        return DecodingPrompt(document: qa.documentIDs, question: qa.questionIDs)
+    }
+
+    /// Answers `request`.
+    public func answer(_ request: QARequest) throws -> QAAnswer {
+        let started = monotonicClock()
+        let prompt = try self.prompt(document: request.document, question: request.question)
+        var parameters = request.parameters
+        var prefillReport: PrefillReport?
+        var repaired = 0
+        let result: DecodingResult
+        let stops = loaded.stopTokens
+        switch parameters.mode {
+        case .vanilla:
+            let decoder = VanillaDecoder(
+                model: loaded.model, extraStopTokens: stops, reuseExactDocumentKV: request.reuseExactDocumentKV)
+            result = try decoder.decode(prompt, parameters: parameters)
+        case .cached, .focus:
+            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops).decode(prompt, parameters: parameters)
+        case .stored, .storedRefresh:
+            guard let store else { throw EngineError.store("mode \(parameters.mode.rawValue) needs a document store") }
+            parameters.focus.blockSize = request.prefill.blockSize
+            var attempt = 0
+            while true {
+                do {
+                    let (source, report, storedPrompt) = try storedSource(
+                        store: store, prompt: prompt, options: request.prefill)
+                    prefillReport = report
+                    result = try decodeStored(storedPrompt, source: source, parameters: parameters)
+                    break
+                } catch let error as StoreError {
+                    guard case .corruptBlock = error, attempt == 0, let key = recent?.key else { throw error }
+                    recent = nil
+                    try store.remove(try StoreKey(hex: key))
+                    repaired += 1
+                    attempt += 1
+                }
+            }
+        }
+        var decoding = result
+        if let report = prefillReport, !report.storeHit { decoding.prefillSeconds += report.seconds }
+        let text = loaded.tokenizer.decode(result.answerTokens, skipSpecialTokens: true)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return QAAnswer(
+            text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
+            documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
+            corruptionsRepaired: repaired, totalSeconds: monotonicClock() - started,
+            peakResidentBytes: ProcessMemory.peakResidentBytes())
+    }
+
+    // MARK: - Stored modes
+
+    /// The stored KV of the prompt's document (prefilled on a miss) and the prompt over the rows
+    /// the store holds (chunk anchors included).
+    private func storedSource(
+        store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions
+    ) throws -> (StoredDocumentKV, PrefillReport, DecodingPrompt) {
+        let prefiller = DocumentPrefiller(loaded: loaded, store: store)
+        let documentIDs = Array(prompt.tokens[..<prompt.documentLength])
+        let key = prefiller.key(documentIDs: documentIDs, options: options).hex
+        let stored = prefiller.storedTokens(documentIDs: documentIDs, options: options).tokens
+        let storedPrompt = DecodingPrompt(tokens: stored + prompt.tokens[prompt.documentLength...], documentLength: stored.count)
+        if let recent, recent.key == key {
+            let manifest = recent.source.document.manifest
+            let report = PrefillReport(
+                key: key, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: true, seconds: 0,
+                compressedBytes: manifest.compressedBytes, decodedBytes: manifest.decodedBytes,
+                exactForQuestions: manifest.exactForQuestions)
+            return (recent.source, report, storedPrompt)
+        }
+        let (document, report) = try prefiller.prefill(documentIDs: documentIDs, options: options)
+        let source = StoredDocumentKV(document: document)
+        recent?.source.document.close()
+        recent = (key, source)
+        return (source, report, storedPrompt)
+    }
+
+    private func decodeStored(
+        _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters
+    ) throws -> DecodingResult {
+        let stops = loaded.stopTokens
+        let bytesBefore = source.bytesRead
+        let secondsBefore = source.readSeconds
+        var result: DecodingResult
+        if parameters.mode == .stored {
+            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
+                .decode(prompt, parameters: parameters)
+        } else {
+            let (rows, probe) = try selectDocumentRows(
+                model: loaded.model, prompt: prompt, document: source, parameters: parameters)
+            var refreshed = parameters
+            refreshed.mode = .cached
+            refreshed.refresh = .full
+            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops)
+                .decode(prompt.keeping(documentRows: rows), parameters: refreshed)
+            result.forwardPasses += probe.forwardPasses
+            result.attendedRows += probe.attendedRows
+            result.availableRows += probe.availableRows
+            result.blocksSelected += probe.blocksSelected
+            result.blocksTotal += probe.blocksTotal
+        }
+        result.kvBytesRead = source.bytesRead - bytesBefore
+        result.kvLoadSeconds = source.readSeconds - secondsBefore
+        return result
+    }
+}

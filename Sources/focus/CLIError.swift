@@ -1,0 +1,35 @@
+import ArgumentParser
+
+/// Failures of a command, each with its exit code (sysexits.h).
+enum CLIError: Error, CustomStringConvertible {
+    /// Bad input: a document, batch line, model or question that cannot be used (65).
+    case badInput(String)
+    /// Reading or writing files or the database failed (74).
+    case io(String)
+    /// Another instance holds the lock (75).
+    case busy(String)
+
+    var description: String {
+        switch self {
+        case .badInput(let message), .io(let message), .busy(let message): return message
+        }
+    }
+
+    var exitCode: ExitCode {
+        switch self {
+        case .badInput: return ExitCode(65)
+        case .io: return ExitCode(74)
+        case .busy: return ExitCode(75)
+        }
+    }
+}
+
+/// Runs `body`, turning a `CLIError` into its message on stderr and its exit code.
+func withExitCodes(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as CLIError {
+        printError("focus: \(error.description)")
+        throw error.exitCode
+    }
+}

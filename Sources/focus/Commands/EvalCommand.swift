@@ -1,0 +1,66 @@
+import ArgumentParser
+import FocusEngine
+import Foundation
+
+/// `focus eval`: exact-match accuracy and throughput of a decoding mode on an evaluation set.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a decoding mode on a JSONL set: a line per example, then one JSON summary line.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var decoding: DecodingOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .long, help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, context_tokens}.")
+    var set: String
+
+    @Option(name: .long, help: "Evaluate only the first N examples.")
+    var limit: Int?
+
+    @Flag(name: .long, help: "Vanilla on block-causal models: compute the document KV once (identical results, faster).")
+    var exactDocumentReuse = false
+
+    func validate() throws {
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+    }
+
+    func run() throws {
+        try withExitCodes {
+            var examples = try EvaluationSet.read(set)
+            if let limit { examples = Array(examples.prefix(limit)) }
+            let loaded = try model.load()
+            let parameters = try decoding.parameters(for: loaded)
+            let engine = QAEngine(loaded: loaded, store: try store.open())
+            var tally = EvaluationTally()
+            for example in examples {
+                var request = QARequest(
+                    document: example.document, question: example.question, parameters: parameters,
+                    prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+                request.reuseExactDocumentKV = exactDocumentReuse
+                let answer: QAAnswer
+                do {
+                    answer = try engine.answer(request)
+                } catch {
+                    throw CLIError.badInput("\(set): example \(example.id): \(error)")
+                }
+                let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
+                tally.add(answer, correct: correct)
+                print("\(example.id)\t\(correct ? 1 : 0)\t\(answer.text)\t\(example.answers.joined(separator: " | "))\t\(String(format: "%.3f", answer.totalSeconds))s")
+                fflush(stdout)
+            }
+            var summary = tally.summary
+            summary["mode"] = parameters.mode.rawValue
+            summary["set"] = set
+            summary["model"] = loaded.directory.lastPathComponent
+            print(jsonLine(summary))
+        }
+    }
+}
+
+/// Exact match ignores case, surrounding whitespace and a trailing full stop.
+func normalizedAnswer(_ text: String) -> String {
+    var out = text.lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
+    while out.hasSuffix(".") { out.removeLast() }
+    return out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+}

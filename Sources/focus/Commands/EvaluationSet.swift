@@ -1,0 +1,78 @@
+import FocusEngine
+import Foundation
+
+/// One line of an evaluation set.
+struct EvaluationExample {
+    var id: String
+    var documentID: String
+    var document: String
+    var question: String
+    var answers: [String]
+}
+
+enum EvaluationSet {
+    /// Reads a JSONL evaluation set, naming the line and field of any problem.
+    static func read(_ path: String) throws -> [EvaluationExample] {
+        let text = try readText(path, what: "evaluation set")
+        var examples: [EvaluationExample] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                throw CLIError.badInput("\(path): line \(number): not a JSON object")
+            }
+            func string(_ field: String) throws -> String {
+                guard let value = object[field] as? String, !value.isEmpty else {
+                    throw CLIError.badInput("\(path): line \(number): field \"\(field)\" missing or not a non-empty string")
+                }
+                return value
+            }
+            guard let answers = object["answers"] as? [String], !answers.isEmpty else {
+                throw CLIError.badInput("\(path): line \(number): field \"answers\" must be a non-empty array of strings")
+            }
+            examples.append(EvaluationExample(
+                id: (object["id"] as? String) ?? "\(number)", documentID: (object["doc_id"] as? String) ?? "",
+                document: try string("document"), question: try string("question"), answers: answers))
+        }
+        return examples
+    }
+}
+
+/// Sums over the examples of an evaluation.
+struct EvaluationTally {
+    var examples = 0
+    var correct = 0
+    var answerTokens = 0
+    var seconds = 0.0
+    var decodeSeconds = 0.0
+    var forwardPasses = 0
+    var attended = 0
+    var available = 0
+    var storeHits = 0
+    var peakRSS = 0
+
+    mutating func add(_ answer: QAAnswer, correct isCorrect: Bool) {
+        examples += 1
+        correct += isCorrect ? 1 : 0
+        answerTokens += answer.tokens.count
+        seconds += answer.totalSeconds
+        decodeSeconds += answer.decoding.decodeSeconds
+        forwardPasses += answer.decoding.forwardPasses
+        attended += answer.decoding.attendedRows
+        available += answer.decoding.availableRows
+        storeHits += answer.prefill?.storeHit == true ? 1 : 0
+        peakRSS = max(peakRSS, answer.peakResidentBytes)
+    }
+
+    var summary: [String: Any] {
+        let n = Double(max(examples, 1))
+        return [
+            "accuracy": Double(correct) / n, "examples": examples,
+            "tokens_per_second": seconds > 0 ? Double(answerTokens) / seconds : 0,
+            "seconds_per_question": seconds / n, "decode_seconds_per_question": decodeSeconds / n,
+            "nfe": Double(forwardPasses) / n,
+            "attention_density": available > 0 ? Double(attended) / Double(available) : 1,
+            "store_hits": storeHits, "peak_rss_bytes": peakRSS,
+        ]
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import FocusEngine
+
+/// Decoding options shared by `answer`, `eval` and `submit`.
+struct DecodingOptions: ParsableArguments {
+    @Option(name: .long, help: "vanilla, cached, focus, stored or stored-refresh. Default: stored for block-causal models, focus otherwise.")
+    var mode: DecodingMode?
+
+    @Option(name: .long, help: "Answer canvas length in tokens.")
+    var genLength = 16
+
+    @Option(name: .long, help: "Semi-autoregressive block length (divides --gen-length).")
+    var blockLength = 8
+
+    @Option(name: .long, help: "Denoising steps (a multiple of the number of blocks).")
+    var steps = 16
+
+    @Option(name: .long, help: "Confidence threshold of parallel decoding in cached and focus modes; 0 decodes a fixed number of tokens per step.")
+    var threshold: Float = 0.9
+
+    @Option(name: .long, help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(name: .long, help: "Seed of Gumbel sampling.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Cache refresh at block starts: full (Fast-dLLM) or after-document.")
+    var refresh: CacheRefresh = .full
+
+    @Flag(name: .long, help: "Cached mode: keep the KV of later blocks too (dual cache).")
+    var dualCache = false
+
+    @Option(name: .long, help: "Focus: masked positions predicted from the previous step.")
+    var predicted = FocusParameters().predictedCount
+
+    @Option(name: .long, help: "Focus: neighbours added on each side of a predicted position.")
+    var window = FocusParameters().window
+
+    @Option(name: .long, help: "Focus: dense layers before the sparse ones.")
+    var denseLayers = FocusParameters().denseLayers
+
+    @Option(name: .long, help: "Focus: attention-sink tokens kept.")
+    var sinks = FocusParameters().sinkCount
+
+    @Option(name: .long, help: "Focus: prompt tokens per block (stored modes use the store's block size).")
+    var blockSize = FocusParameters().blockSize
+
+    @Option(name: .long, help: "Focus: prompt blocks kept in the sparse layers.")
+    var keptBlocks = FocusParameters().keptBlocks
+
+    @Option(name: .long, help: "Focus block scoring: mass, mean-key or quest.")
+    var scoring = FocusParameters().scoring
+
+    /// The parameters, with the mode defaulting to what suits `model`.
+    func parameters(for model: LoadedModel) throws -> DecodingParameters {
+        var p = DecodingParameters(mode: mode ?? model.defaultMode)
+        p.generationLength = genLength
+        p.blockLength = blockLength
+        p.steps = steps
+        p.threshold = threshold > 0 ? threshold : nil
+        p.temperature = temperature
+        p.seed = seed
+        p.refresh = refresh
+        p.dualCache = dualCache
+        p.focus.predictedCount = predicted
+        p.focus.window = window
+        p.focus.denseLayers = denseLayers
+        p.focus.sinkCount = sinks
+        p.focus.blockSize = blockSize
+        p.focus.keptBlocks = keptBlocks
+        p.focus.scoring = scoring
+        do {
+            try p.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return p
+    }
+}
