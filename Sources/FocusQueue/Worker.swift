@@ -29,6 +29,7 @@ public final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
 
+    /// A flag not yet set.
     public init() {}
 
     /// Asks the worker to stop.
@@ -70,8 +71,10 @@ public struct WorkerOptions: Sendable, Equatable {
     public var idleWait: Double = 5
     /// `PRAGMA data_version` poll interval while idle.
     public var pollInterval: Double = 0.25
+    /// What to do with the current job on a stop request.
     public var stopBehavior: StopBehavior = .releaseCurrent
 
+    /// Options; the defaults suit a daemon with jobs of minutes.
     public init(leaseSeconds: Double = 300, drain: Bool = false, maxJobs: Int? = nil,
                 maxTime: Double? = nil, idleWait: Double = 5, pollInterval: Double = 0.25,
                 stopBehavior: StopBehavior = .releaseCurrent) {
@@ -87,17 +90,24 @@ public struct WorkerOptions: Sendable, Equatable {
 
 /// What a worker run did.
 public struct WorkerReport: Sendable, Equatable {
+    /// Why a worker run ended.
     public enum StopReason: Sendable, Equatable {
         case queueEmpty, maxJobs, maxTime, stopRequested
     }
 
+    /// Jobs answered and stored.
     public var completed = 0
+    /// Transient failures put back in the queue with backoff.
     public var retried = 0
+    /// Transient failures on the last attempt.
     public var dead = 0
+    /// Permanent failures (bad input).
     public var failed = 0
     /// Results rejected by the fence (cancelled or lease lost).
     public var fenced = 0
+    /// Jobs given back to the queue on a stop request.
     public var released = 0
+    /// Why the run ended.
     public var stopReason: StopReason = .queueEmpty
 
     /// Jobs that ran to an outcome of any kind.
@@ -112,13 +122,19 @@ public struct WorkerReport: Sendable, Equatable {
 /// `workerID` is the lease owner and must be unique per process run (the default
 /// combines host, pid and a random suffix).
 public final class Worker {
+    /// The queue the worker claims from.
     public let queue: JobQueue
+    /// What answers each job.
     public let processor: JobProcessor
+    /// Lease owner name of this worker.
     public let workerID: String
+    /// Limits and timings.
     public let options: WorkerOptions
+    /// Set it (e.g. on SIGTERM) to stop the worker.
     public let stopFlag: StopFlag
     private let logger: Logger
 
+    /// A worker; call `run()` to start it.
     public init(queue: JobQueue, processor: JobProcessor, workerID: String = Worker.makeID(),
                 options: WorkerOptions = WorkerOptions(), stopFlag: StopFlag = StopFlag(),
                 logger: Logger = Logger(label: "focus.queue.worker")) {
