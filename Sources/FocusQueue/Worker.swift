@@ -24,10 +24,11 @@ public enum WorkerInterruption: Error, Equatable, Sendable {
     case stopRequested
 }
 
-/// A flag set from a signal handler or another thread to stop a worker.
+/// A flag set from another thread, or by a signal, to stop a worker.
 public final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
+    private var watchesSignals = false
 
     /// A flag not yet set.
     public init() {}
@@ -39,13 +40,34 @@ public final class StopFlag: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// True once `request()` was called.
+    /// Makes the flag read as set once the process receives one of `signals` (e.g.
+    /// `SIGTERM`, `SIGINT`), instead of the signal terminating the process. The
+    /// handler only stores to one process-wide word (async-signal-safe), so every
+    /// flag watching signals sees any of the signals installed by any of them.
+    public func stopOnSignals(_ signals: [Int32]) {
+        signalStopWord.pointee = 0
+        for number in signals {
+            signal(number) { _ in signalStopWord.pointee = 1 }
+        }
+        lock.lock()
+        watchesSignals = true
+        lock.unlock()
+    }
+
+    /// True once `request()` was called or a watched signal arrived.
     public var isRequested: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return requested
+        return requested || (watchesSignals && signalStopWord.pointee != 0)
     }
 }
+
+/// Set to 1 by the signal handler of `StopFlag.stopOnSignals`.
+private let signalStopWord: UnsafeMutablePointer<Int32> = {
+    let word = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    word.initialize(to: 0)
+    return word
+}()
 
 // MARK: - Options and report
 
@@ -175,7 +197,7 @@ public final class Worker {
                 if options.drain { report.stopReason = .queueEmpty; break }
                 try queue.workerHeartbeat(id: workerID)
                 _ = try queue.waitForChange(timeout: options.idleWait,
-                                            pollInterval: options.pollInterval)
+                                            pollInterval: options.pollInterval, stopFlag: stopFlag)
                 continue
             }
             lastDocument = job.documentID
@@ -201,6 +223,7 @@ public final class Worker {
                                         leaseSeconds: options.leaseSeconds) else {
                 throw WorkerInterruption.leaseLost(jobID: job.id)
             }
+            try queue.workerHeartbeat(id: workerID)
             lastExtension = now
         }
         let meta: Logger.Metadata = ["job": "\(job.id)", "attempt": "\(job.attempt)"]
