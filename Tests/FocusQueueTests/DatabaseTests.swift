@@ -113,4 +113,22 @@ import Testing
             .compactMap { $0.string("name") }
         #expect(tables == ["a"])
     }
+
+    /// Cached statements must not keep the connection open: closing the last
+    /// connection checkpoints the WAL and removes it.
+    @Test func connectionClosesWhenReleased() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("q.sqlite")
+        do {
+            let queue = try JobQueue(path: path)
+            let document = try queue.registerDocument(NewDocument(
+                sha256: String(repeating: "d", count: 64), path: "doc", byteSize: 1))
+            try queue.submit(NewJob(documentID: document, question: "q?", modelDir: "m", mode: "focus"))
+            #expect(try queue.claim(workerID: "w", leaseSeconds: 60) != nil)
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(try JobQueue(path: path).statusCounts()[.running] == 1)
+    }
 }
