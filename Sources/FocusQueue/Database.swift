@@ -140,10 +140,10 @@ public final class Database {
     /// when it throws. Nested calls become savepoints of the outer transaction.
     public func write<T>(_ body: () throws -> T) throws -> T {
         if isInTransaction { return try savepoint(body) }
-        try execute("BEGIN IMMEDIATE")
+        try cachedStatement("BEGIN IMMEDIATE").execute()
         do {
             let value = try body()
-            try execute("COMMIT")
+            try cachedStatement("COMMIT").execute()
             return value
         } catch {
             if isInTransaction { try? execute("ROLLBACK") }
@@ -155,10 +155,10 @@ public final class Database {
     /// consistent snapshot. Inside a transaction, runs `body` directly.
     public func read<T>(_ body: () throws -> T) throws -> T {
         if isInTransaction { return try body() }
-        try execute("BEGIN DEFERRED")
+        try cachedStatement("BEGIN DEFERRED").execute()
         do {
             let value = try body()
-            try execute("COMMIT")
+            try cachedStatement("COMMIT").execute()
             return value
         } catch {
             if isInTransaction { try? execute("ROLLBACK") }

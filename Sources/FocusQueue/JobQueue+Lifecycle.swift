@@ -4,11 +4,14 @@
 /// waits `min(maxDelay, baseDelay * 2^(n-1))`, scaled by a random factor in
 /// `[1 - jitter, 1 + jitter)` so failed jobs of a burst do not retry in lockstep.
 public struct RetryPolicy: Sendable, Equatable {
+    /// Delay after the first failed attempt, seconds.
     public var baseDelay: Double
+    /// Longest delay, seconds.
     public var maxDelay: Double
     /// Fraction in [0, 1].
     public var jitter: Double
 
+    /// A policy; `jitter` is clamped to [0, 1].
     public init(baseDelay: Double = 10, maxDelay: Double = 900, jitter: Double = 0.25) {
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay

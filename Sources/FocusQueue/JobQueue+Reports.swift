@@ -110,7 +110,11 @@ extension JobQueue {
     /// Changes are counted from the last claim of this queue (whose transaction
     /// records the version) or the previous wait, so a submission that lands between
     /// an empty claim and this call is not missed: the call then returns at once.
-    public func waitForChange(timeout: Double, pollInterval: Double = 0.25) throws -> Bool {
+    ///
+    /// With a `stopFlag`, the wait also ends (returning false) within `pollInterval`
+    /// of a stop request.
+    public func waitForChange(timeout: Double, pollInterval: Double = 0.25,
+                              stopFlag: StopFlag? = nil) throws -> Bool {
         let start = try observedDataVersion ?? database.dataVersion()
         let deadline = Date().timeIntervalSince1970 + timeout
         while true {
@@ -118,7 +122,7 @@ extension JobQueue {
             observedDataVersion = current
             if current != start { return true }
             let remaining = deadline - Date().timeIntervalSince1970
-            if remaining <= 0 { return false }
+            if remaining <= 0 || stopFlag?.isRequested == true { return false }
             Thread.sleep(forTimeInterval: min(pollInterval, remaining))
         }
     }

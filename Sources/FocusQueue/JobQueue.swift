@@ -153,7 +153,7 @@ public final class JobQueue {
         try database.write {
             let now = clock()
             observedDataVersion = try database.dataVersion()
-            try requeueExpired(now: now)
+            try requeueExpiredRows(now: now)
             if let documentID = preferDocument {
                 let jobs = try claimRows(documentID: documentID, limit: 1, workerID: workerID,
                                          leaseSeconds: leaseSeconds, now: now)
@@ -176,7 +176,7 @@ public final class JobQueue {
         return try database.write {
             let now = clock()
             observedDataVersion = try database.dataVersion()
-            try requeueExpired(now: now)
+            try requeueExpiredRows(now: now)
             return try claimRows(documentID: documentID, limit: limit, workerID: workerID,
                                  leaseSeconds: leaseSeconds, now: now)
         }
@@ -233,17 +233,20 @@ public final class JobQueue {
     /// - Returns: the number of jobs changed.
     @discardableResult
     public func requeueExpired(now: Double? = nil) throws -> Int {
-        try database.write {
-            try database.execute("""
-                UPDATE jobs SET
-                    state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'queued' END,
-                    finished_at = CASE WHEN attempt >= max_attempts THEN ?1 ELSE NULL END,
-                    last_error = 'lease of ' || lease_owner || ' expired during attempt ' || attempt,
-                    lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?1
-                WHERE state = 'running' AND lease_expires_at < ?1
-                """, [now ?? clock()])
-            return database.changes
-        }
+        try database.write { try requeueExpiredRows(now: now ?? clock()) }
+    }
+
+    @discardableResult
+    private func requeueExpiredRows(now: Double) throws -> Int {
+        try database.execute("""
+            UPDATE jobs SET
+                state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'queued' END,
+                finished_at = CASE WHEN attempt >= max_attempts THEN ?1 ELSE NULL END,
+                last_error = 'lease of ' || lease_owner || ' expired during attempt ' || attempt,
+                lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?1
+            WHERE state = 'running' AND lease_expires_at < ?1
+            """, [now])
+        return database.changes
     }
 
     /// Extends the lease of a job still held by `owner` in `attempt` to

@@ -107,12 +107,15 @@ public struct Row: Sendable {
 
 /// A prepared statement of one connection. Bind with `bind(_:)`, read with `step()`
 /// and `row()`, or use the `execute` / `fetchAll` conveniences, which reset it first.
-/// A statement must not outlive or be shared beyond the thread of its `Database`.
+/// A statement belongs to the thread of its `Database`. It does not keep the
+/// `Database` alive (the connection caches statements), and it may outlive it:
+/// `sqlite3_close_v2` closes the connection once its last statement is finalized.
 public final class Statement {
     /// The SQL text the statement was prepared from.
     public let sql: String
     private let handle: OpaquePointer
-    private let database: Database
+    private let connection: OpaquePointer
+    private let path: String
 
     init(database: Database, sql: String) throws {
         var handle: OpaquePointer?
@@ -122,7 +125,8 @@ public final class Statement {
         }
         self.sql = sql
         self.handle = handle
-        self.database = database
+        self.connection = database.handle
+        self.path = database.path
     }
 
     deinit { sqlite3_finalize(handle) }
@@ -135,7 +139,7 @@ public final class Statement {
         guard values.count == expected else {
             throw DatabaseError(resultCode: SQLITE_RANGE, message:
                 "statement has \(expected) parameters but \(values.count) values were bound",
-                sql: sql, path: database.path)
+                sql: sql, path: path)
         }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
@@ -151,7 +155,7 @@ public final class Statement {
                     sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), sqliteTransient)
                 }
             }
-            guard code == SQLITE_OK else { throw database.error(code: code, sql: sql) }
+            guard code == SQLITE_OK else { throw error(code: code) }
         }
     }
 
@@ -162,9 +166,9 @@ public final class Statement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
-            let error = database.error(code: code, sql: sql)
+            let failure = error(code: code)
             sqlite3_reset(handle)
-            throw error
+            throw failure
         }
     }
 
@@ -202,6 +206,10 @@ public final class Statement {
     /// The statement still runs to completion (an `UPDATE ... RETURNING` applies fully).
     public func fetchOne(_ values: [DatabaseValueConvertible] = []) throws -> Row? {
         try fetchAll(values).first
+    }
+
+    private func error(code: Int32) -> DatabaseError {
+        DatabaseError(code: code, connection: connection, sql: sql, path: path)
     }
 
     private func value(at index: Int32) -> DatabaseValue {

@@ -24,11 +24,13 @@ public enum WorkerInterruption: Error, Equatable, Sendable {
     case stopRequested
 }
 
-/// A flag set from a signal handler or another thread to stop a worker.
+/// A flag set from another thread, or by a signal, to stop a worker.
 public final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
+    private var watchesSignals = false
 
+    /// A flag not yet set.
     public init() {}
 
     /// Asks the worker to stop.
@@ -38,13 +40,34 @@ public final class StopFlag: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// True once `request()` was called.
+    /// Makes the flag read as set once the process receives one of `signals` (e.g.
+    /// `SIGTERM`, `SIGINT`), instead of the signal terminating the process. The
+    /// handler only stores to one process-wide word (async-signal-safe), so every
+    /// flag watching signals sees any of the signals installed by any of them.
+    public func stopOnSignals(_ signals: [Int32]) {
+        signalStopWord.pointee = 0
+        for number in signals {
+            signal(number) { _ in signalStopWord.pointee = 1 }
+        }
+        lock.lock()
+        watchesSignals = true
+        lock.unlock()
+    }
+
+    /// True once `request()` was called or a watched signal arrived.
     public var isRequested: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return requested
+        return requested || (watchesSignals && signalStopWord.pointee != 0)
     }
 }
+
+/// Set to 1 by the signal handler of `StopFlag.stopOnSignals`.
+private let signalStopWord: UnsafeMutablePointer<Int32> = {
+    let word = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    word.initialize(to: 0)
+    return word
+}()
 
 // MARK: - Options and report
 
@@ -70,8 +93,10 @@ public struct WorkerOptions: Sendable, Equatable {
     public var idleWait: Double = 5
     /// `PRAGMA data_version` poll interval while idle.
     public var pollInterval: Double = 0.25
+    /// What to do with the current job on a stop request.
     public var stopBehavior: StopBehavior = .releaseCurrent
 
+    /// Options; the defaults suit a daemon with jobs of minutes.
     public init(leaseSeconds: Double = 300, drain: Bool = false, maxJobs: Int? = nil,
                 maxTime: Double? = nil, idleWait: Double = 5, pollInterval: Double = 0.25,
                 stopBehavior: StopBehavior = .releaseCurrent) {
@@ -87,17 +112,24 @@ public struct WorkerOptions: Sendable, Equatable {
 
 /// What a worker run did.
 public struct WorkerReport: Sendable, Equatable {
+    /// Why a worker run ended.
     public enum StopReason: Sendable, Equatable {
         case queueEmpty, maxJobs, maxTime, stopRequested
     }
 
+    /// Jobs answered and stored.
     public var completed = 0
+    /// Transient failures put back in the queue with backoff.
     public var retried = 0
+    /// Transient failures on the last attempt.
     public var dead = 0
+    /// Permanent failures (bad input).
     public var failed = 0
     /// Results rejected by the fence (cancelled or lease lost).
     public var fenced = 0
+    /// Jobs given back to the queue on a stop request.
     public var released = 0
+    /// Why the run ended.
     public var stopReason: StopReason = .queueEmpty
 
     /// Jobs that ran to an outcome of any kind.
@@ -112,13 +144,19 @@ public struct WorkerReport: Sendable, Equatable {
 /// `workerID` is the lease owner and must be unique per process run (the default
 /// combines host, pid and a random suffix).
 public final class Worker {
+    /// The queue the worker claims from.
     public let queue: JobQueue
+    /// What answers each job.
     public let processor: JobProcessor
+    /// Lease owner name of this worker.
     public let workerID: String
+    /// Limits and timings.
     public let options: WorkerOptions
+    /// Set it (e.g. on SIGTERM) to stop the worker.
     public let stopFlag: StopFlag
     private let logger: Logger
 
+    /// A worker; call `run()` to start it.
     public init(queue: JobQueue, processor: JobProcessor, workerID: String = Worker.makeID(),
                 options: WorkerOptions = WorkerOptions(), stopFlag: StopFlag = StopFlag(),
                 logger: Logger = Logger(label: "focus.queue.worker")) {
@@ -159,7 +197,7 @@ public final class Worker {
                 if options.drain { report.stopReason = .queueEmpty; break }
                 try queue.workerHeartbeat(id: workerID)
                 _ = try queue.waitForChange(timeout: options.idleWait,
-                                            pollInterval: options.pollInterval)
+                                            pollInterval: options.pollInterval, stopFlag: stopFlag)
                 continue
             }
             lastDocument = job.documentID
@@ -185,6 +223,7 @@ public final class Worker {
                                         leaseSeconds: options.leaseSeconds) else {
                 throw WorkerInterruption.leaseLost(jobID: job.id)
             }
+            try queue.workerHeartbeat(id: workerID)
             lastExtension = now
         }
         let meta: Logger.Metadata = ["job": "\(job.id)", "attempt": "\(job.attempt)"]

@@ -104,3 +104,63 @@ final class ScriptedProcessor: JobProcessor {
         #expect(try state(fixture.queue, ids[1]) == .cancelled)
     }
 }
+
+@Suite struct IdleWorkerTests {
+    /// A daemon-style worker (no drain) sleeps until a job is submitted from another
+    /// connection, answers it, and stops on request while idle.
+    @Test func idleWorkerWakesForNewJobsAndStopsOnRequest() throws {
+        let fixture = try QueueFixture()
+        defer { fixture.directory.remove() }
+        let document = try fixture.addDocument()
+        let submitter = try fixture.openQueue()
+        let stop = StopFlag()
+        let worker = Worker(queue: fixture.queue, processor: ScriptedProcessor(), workerID: "daemon",
+                            options: WorkerOptions(idleWait: 30, pollInterval: 0.01), stopFlag: stop)
+        let box = ReportBox()
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.set(Result { try worker.run() })
+            finished.signal()
+        }
+        thread.start()
+        let id = try submitter.submit(NewJob(documentID: document, question: "late?",
+                                             modelDir: "m", mode: "focus")).jobID
+        var state = JobState.queued
+        for _ in 0..<1000 where state != .done {
+            Thread.sleep(forTimeInterval: 0.01)
+            state = try submitter.show(jobID: id).job.state
+        }
+        #expect(state == .done)
+        stop.request()
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        let report = try #require(box.get()).get()
+        #expect(report.completed == 1 && report.stopReason == .stopRequested)
+    }
+
+    @Test func signalsSetTheStopFlag() throws {
+        let stop = StopFlag()
+        stop.stopOnSignals([SIGUSR2])
+        #expect(!stop.isRequested)
+        kill(getpid(), SIGUSR2)
+        for _ in 0..<500 where !stop.isRequested { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(stop.isRequested)
+    }
+}
+
+/// Carries a worker's result out of its thread.
+final class ReportBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<WorkerReport, Error>?
+
+    func set(_ value: Result<WorkerReport, Error>) {
+        lock.lock()
+        result = value
+        lock.unlock()
+    }
+
+    func get() -> Result<WorkerReport, Error>? {
+        lock.lock()
+        defer { lock.unlock() }
+        return result
+    }
+}
