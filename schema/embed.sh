@@ -38,6 +38,7 @@ trap 'rm -f "$tmp"' EXIT
     echo "}"
 } >"$tmp"
 
+chmod 644 "$tmp"
 mv "$tmp" "$out"
 trap - EXIT
 echo "wrote $out"

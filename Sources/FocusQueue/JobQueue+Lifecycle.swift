@@ -53,6 +53,9 @@ extension JobQueue {
     /// `state = 'done'`, fenced on `lease_owner` and `attempt` (and the job still
     /// running). Returns false and writes nothing when the fence fails: the job was
     /// cancelled, or its lease expired and it was claimed again.
+    ///
+    /// Owners must be unique per process run (see `Worker.makeID()`): after `retry`
+    /// resets the attempt count, only the owner tells an old claim from a new one.
     public func complete(jobID: Int64, owner: String, attempt: Int,
                          outcome: JobOutcome) throws -> Bool {
         try database.write {

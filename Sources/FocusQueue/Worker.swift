@@ -10,6 +10,8 @@ import Logging
 /// must stop (cancelled, lease lost, or the worker is stopping). Let that error
 /// propagate out of `process`.
 public protocol JobProcessor {
+    /// Answers `job`, calling `heartbeat` at least once per third of the lease.
+    /// Throw a `PermanentJobError` for bad input; any other error is retried.
     func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome
 }
 
@@ -143,6 +145,10 @@ public struct WorkerReport: Sendable, Equatable {
 ///
 /// `workerID` is the lease owner and must be unique per process run (the default
 /// combines host, pid and a random suffix).
+///
+/// The lease is extended through the processor's heartbeat calls rather than from a
+/// background timer: a connection belongs to one thread, and a heartbeat also proves
+/// that the processor itself still makes progress (a hung job loses its lease).
 public final class Worker {
     /// The queue the worker claims from.
     public let queue: JobQueue

@@ -58,6 +58,20 @@ final class ScriptedProcessor: JobProcessor {
         #expect(try fixture.queue.statusCounts()[.queued] == 3)
     }
 
+    @Test func maxTimeStopsClaiming() throws {
+        let fixture = try QueueFixture()
+        defer { fixture.directory.remove() }
+        try fixture.addJobs(5, documentID: try fixture.addDocument())
+        let processor = ScriptedProcessor()
+        let clock = fixture.clock
+        processor.onProcess = { _, _ in clock.advance(by: 10) }
+        let worker = Worker(queue: fixture.queue, processor: processor, workerID: "w",
+                            options: WorkerOptions(drain: true, maxTime: 25))
+        let report = try worker.run()
+        #expect(report.completed == 3 && report.stopReason == .maxTime)
+        #expect(try fixture.queue.statusCounts()[.queued] == 2)
+    }
+
     @Test func stopRequestReleasesTheCurrentJob() throws {
         let fixture = try QueueFixture()
         defer { fixture.directory.remove() }
