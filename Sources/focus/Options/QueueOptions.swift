@@ -1,0 +1,60 @@
+import ArgumentParser
+import FocusQueue
+import Foundation
+
+/// `--db PATH` (or `FOCUS_DB`) and the log format.
+struct QueueOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite database of the queue. Default: $FOCUS_DB or .focus/focus.sqlite.")
+    var db: String?
+
+    @Option(name: .long, help: "Logs on stderr: text or json (JSON lines).")
+    var logFormat: LogFormat = .text
+
+    var path: String { db ?? ProcessInfo.processInfo.environment["FOCUS_DB"] ?? ".focus/focus.sqlite" }
+
+    /// Opens (creating when needed) and migrates the database.
+    func open() throws -> JobQueue {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError.io("\(directory): cannot create the database folder (\(error.localizedDescription))")
+        }
+        do {
+            return try JobQueue(database: Database(path: path))
+        } catch {
+            throw QueueFailure(error)
+        }
+    }
+}
+
+enum LogFormat: String, ExpressibleByArgument {
+    case text, json
+}
+
+/// A queue or database error carried to the exit code the queue module chose for it.
+struct QueueFailure: Error, CustomStringConvertible {
+    let underlying: Error
+    init(_ underlying: Error) { self.underlying = underlying }
+    var description: String { "\(underlying)" }
+    var exitCode: Int32 { FocusExitCode.forError(underlying).rawValue }
+}
+
+/// Runs a queue command body, mapping queue errors to their exit codes.
+func withQueueExitCodes(_ body: () throws -> Void) throws {
+    try withExitCodes {
+        do {
+            try body()
+        } catch let failure as QueueFailure {
+            printError("focus: \(failure.description)")
+            throw ExitCode(failure.exitCode)
+        } catch let error as CLIError {
+            throw error
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("focus: \(error)")
+            throw ExitCode(FocusExitCode.forError(error).rawValue)
+        }
+    }
+}

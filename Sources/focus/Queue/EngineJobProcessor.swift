@@ -1,0 +1,101 @@
+import FocusEngine
+import FocusQueue
+import Foundation
+
+/// A job's input cannot be used: the job fails at once, with this reason, and is not retried.
+struct BadJobInput: PermanentJobError, CustomStringConvertible {
+    let description: String
+}
+
+/// Answers queued jobs with the engine: one loaded model and engine per model directory, kept
+/// across jobs so consecutive questions about a document reuse its stored KV in memory.
+final class EngineJobProcessor: JobProcessor {
+    let storeDirectory: URL
+    let storeBudget: Int64?
+    private var engines: [String: QAEngine] = [:]
+
+    init(storeDirectory: URL, storeBudget: Int64?) {
+        self.storeDirectory = storeDirectory
+        self.storeBudget = storeBudget
+    }
+
+    func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome {
+        let settings: JobSettings
+        do {
+            settings = try JobSettings.parse(job.modeParams)
+        } catch {
+            throw BadJobInput(description: "job \(job.id): mode_params is not valid settings JSON (\(error))")
+        }
+        let text = try document(of: job)
+        try heartbeat()
+        let engine = try self.engine(for: job.modelDir)
+        try heartbeat()
+        let request = QARequest(
+            document: text, question: job.question, parameters: settings.decoding, prefill: settings.prefillOptions)
+        let answer: QAAnswer
+        do {
+            answer = try engine.answer(request)
+        } catch let error as DecodingError {
+            throw BadJobInput(description: "\(error)")
+        } catch let error as EngineError {
+            if case .store = error { throw error }
+            throw BadJobInput(description: "\(error)")
+        }
+        try heartbeat()
+        return JobOutcome(
+            answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
+            metrics: metrics(of: answer, job: job, settings: settings))
+    }
+
+    /// The job's document text, checked against the digest recorded at submission.
+    private func document(of job: ClaimedJob) throws -> String {
+        guard let data = FileManager.default.contents(atPath: job.documentPath) else {
+            throw BadJobInput(description: "\(job.documentPath): document no longer readable")
+        }
+        let digest = SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
+        guard digest == job.documentSHA256 else {
+            throw BadJobInput(description: "\(job.documentPath): document changed since it was submitted")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw BadJobInput(description: "\(job.documentPath): document is not valid UTF-8")
+        }
+        return text
+    }
+
+    private func engine(for modelDir: String) throws -> QAEngine {
+        if let engine = engines[modelDir] { return engine }
+        let loaded: LoadedModel
+        do {
+            loaded = try LoadedModel(directory: URL(fileURLWithPath: modelDir))
+        } catch {
+            throw BadJobInput(description: "\(error)")
+        }
+        let store = try DocumentStore(directory: storeDirectory, budgetBytes: storeBudget)
+        let engine = QAEngine(loaded: loaded, store: store)
+        engines[modelDir] = engine
+        return engine
+    }
+
+    private func metrics(of answer: QAAnswer, job: ClaimedJob, settings: JobSettings) -> JobMetrics {
+        let d = answer.decoding
+        var m = JobMetrics()
+        m.queueWaitSeconds = max(0, job.startedAt - job.createdAt)
+        m.prefillSeconds = d.prefillSeconds
+        m.storeHit = answer.prefill?.storeHit
+        m.kvLoadSeconds = answer.prefill == nil ? nil : d.kvLoadSeconds
+        m.kvLoadBytes = answer.prefill == nil ? nil : d.kvBytesRead
+        m.decodeSeconds = d.decodeSeconds
+        m.answerTokens = answer.tokens.count
+        m.tokensPerSecond = answer.totalSeconds > 0 ? Double(answer.tokens.count) / answer.totalSeconds : nil
+        m.nfe = d.forwardPasses
+        m.steps = d.steps
+        m.blocksSelected = d.blocksTotal > 0 ? d.blocksSelected : nil
+        m.blocksTotal = d.blocksTotal > 0 ? d.blocksTotal : nil
+        m.attentionDensity = d.attentionDensity
+        m.peakRSSBytes = answer.peakResidentBytes
+        m.model = URL(fileURLWithPath: job.modelDir).lastPathComponent
+        m.mode = answer.mode.rawValue
+        m.modeParams = settings.json()
+        return m
+    }
+}
