@@ -67,10 +67,17 @@ public enum Kernels {
     // MARK: - Softmax
 
     /// Vectorised `exp`: range reduction by ln 2 and a degree-6 polynomial (relative error < 2e-7).
-    @inlinable
+    /// Rounding and the exponent come from the 1.5·2²³ trick, which keeps every step in SIMD
+    /// registers (the generic `rounded` and integer conversions are scalar loops).
+    @inlinable @inline(__always)
     public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let clamped = x.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.7))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        let low = SIMD16<Float>(repeating: -87.3)
+        let high = SIMD16<Float>(repeating: 88.0)
+        var clamped = x.replacing(with: low, where: x .< low)
+        clamped = clamped.replacing(with: high, where: clamped .> high)
+        let magic: Float = 12_582_912
+        let t = clamped * 1.442_695_04 + magic
+        let n = t - magic
         let r = clamped - n * 0.693_145_75 - n * 1.428_606_8e-6
         var p = SIMD16<Float>(repeating: 1.0 / 720)
         p = p * r + 1.0 / 120
@@ -79,7 +86,8 @@ public enum Kernels {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+        let integer = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let bits = (integer &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
     }
 
