@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue"]),
         .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
+        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue"]),
     ],
     swiftLanguageModes: [.v5]
 )
