@@ -9,11 +9,12 @@ CONFIG       ?= release
 SWIFT_FLAGS  ?= -c $(CONFIG) -Xswiftc -enable-testing
 BIN          := .build/$(CONFIG)
 MODEL        ?= models/focus-qa-small
-DB           ?= .focus/focus.sqlite
+DB           ?= .focus/demo.sqlite
+STORE        ?= .focus/store
 PACKAGES     := libsqlite3-dev liblz4-dev libopenblas-dev pkg-config sqlite3
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: deps build test run bench eval clean
+.PHONY: deps build test run bench eval reliability clean
 
 ## Install the C libraries that are missing (idempotent; quiet when all are present).
 deps:
@@ -35,9 +36,14 @@ build: deps
 test: deps
 	$(SWIFT) test $(SWIFT_FLAGS)
 
+## The main job: queue the sample questions, answer them with the embedded model, show results.
 run: build
-	@mkdir -p $(dir $(DB))
-	$(BIN)/focus demo --model $(MODEL) --db $(DB) --batch jobs/sample-questions.jsonl
+	@$(BIN)/focus submit --db $(DB) --model $(MODEL) --batch jobs/sample-questions.jsonl > /dev/null
+	@$(BIN)/focus run --drain --db $(DB) --store $(STORE)
+	@echo "== answers (expected: jobs/sample-answers.json)"
+	@$(BIN)/focus results --db $(DB)
+	@echo "== metrics by mode"
+	@$(BIN)/focus metrics --db $(DB)
 
 bench: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product focus-bench
@@ -46,6 +52,10 @@ bench: deps
 
 eval: build
 	bash training/run_eval.sh
+
+## kill -9 the worker at random moments over a batch of jobs; every job must end done exactly once.
+reliability: build
+	bash Tests/Reliability/kill9.sh
 
 clean:
 	rm -rf .build .focus bench-results

@@ -12,6 +12,9 @@ public struct VanillaDecoder: DiffusionDecoder {
     /// the full forward (up to float summation order); it is off by default so that `vanilla`
     /// measures the reference sampler's cost.
     public var reuseExactDocumentKV = false
+    /// Stop after this many steps (for timing a few steps of a run too long to finish, then
+    /// extrapolating); the canvas is left partly masked.
+    public var stepLimit: Int?
 
     public init(model: TransformerModel, extraStopTokens: [Int32] = [], reuseExactDocumentKV: Bool = false) {
         self.model = model
@@ -45,6 +48,7 @@ public struct VanillaDecoder: DiffusionDecoder {
             let rows = canvas.blockRows(block, blockLength: p.blockLength)
             let schedule = transferSchedule(masked: rows.count, steps: p.stepsPerBlock)
             for count in schedule {
+                if let stepLimit, result.steps >= stepLimit { break blocks }
                 let masked = canvas.maskedRows(in: rows)
                 if masked.isEmpty { break }
                 let logits: Matrix

@@ -11,6 +11,8 @@ public struct QARequest: Sendable {
     public var prefill: PrefillOptions
     /// Vanilla decoding on block-causal models: compute the document's KV once (same result).
     public var reuseExactDocumentKV = false
+    /// Vanilla decoding: stop after this many steps (timing runs that are extrapolated).
+    public var vanillaStepLimit: Int?
 
     public init(document: String, question: String, parameters: DecodingParameters, prefill: PrefillOptions = PrefillOptions()) {
         self.document = document
@@ -71,8 +73,9 @@ public final class QAEngine: @unchecked Sendable {
         let stops = loaded.stopTokens
         switch parameters.mode {
         case .vanilla:
-            let decoder = VanillaDecoder(
+            var decoder = VanillaDecoder(
                 model: loaded.model, extraStopTokens: stops, reuseExactDocumentKV: request.reuseExactDocumentKV)
+            decoder.stepLimit = request.vanillaStepLimit
             result = try decoder.decode(prompt, parameters: parameters)
         case .cached, .focus:
             result = try BlockDecoder(model: loaded.model, extraStopTokens: stops).decode(prompt, parameters: parameters)

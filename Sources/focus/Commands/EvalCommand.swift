@@ -21,8 +21,12 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Vanilla on block-causal models: compute the document KV once (identical results, faster).")
     var exactDocumentReuse = false
 
+    @Option(name: .long, help: "Vanilla only: run this many steps per question and extrapolate the time to all steps (accuracy is then not measured).")
+    var extrapolateSteps: Int?
+
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if let extrapolateSteps, extrapolateSteps <= 0 { throw ValidationError("--extrapolate-steps must be positive") }
     }
 
     func run() throws {
@@ -38,11 +42,17 @@ struct EvalCommand: ParsableCommand {
                     document: example.document, question: example.question, parameters: parameters,
                     prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
                 request.reuseExactDocumentKV = exactDocumentReuse
-                let answer: QAAnswer
+                if parameters.mode == .vanilla { request.vanillaStepLimit = extrapolateSteps }
+                var answer: QAAnswer
                 do {
                     answer = try engine.answer(request)
                 } catch {
                     throw CLIError.badInput("\(set): example \(example.id): \(error)")
+                }
+                if extrapolateSteps != nil, parameters.mode == .vanilla, answer.decoding.steps > 0 {
+                    let perStep = answer.decoding.decodeSeconds / Double(answer.decoding.steps)
+                    answer.totalSeconds = answer.decoding.prefillSeconds + perStep * Double(parameters.steps)
+                    answer.decoding.forwardPasses = parameters.steps
                 }
                 let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
                 tally.add(answer, correct: correct)
@@ -51,6 +61,10 @@ struct EvalCommand: ParsableCommand {
             }
             var summary = tally.summary
             summary["mode"] = parameters.mode.rawValue
+            if extrapolateSteps != nil && parameters.mode == .vanilla {
+                summary["extrapolated"] = true
+                summary["accuracy"] = NSNull()
+            }
             summary["set"] = set
             summary["model"] = loaded.directory.lastPathComponent
             print(jsonLine(summary))
