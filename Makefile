@@ -51,7 +51,7 @@ bench: deps
 	$(BIN)/focus-bench --out bench-results
 
 eval: build
-	bash training/run_eval.sh
+	bash jobs/eval/evaluate.sh
 
 ## kill -9 the worker at random moments over a batch of jobs; every job must end done exactly once.
 reliability: build
