@@ -23,13 +23,30 @@ final class BlockSelector {
         documentMass: UnsafeBufferPointer<Float>, queries: Matrix?,
         summaries: () throws -> RepresentativeKeys
     ) throws -> [Range<Int>] {
-        let d = documentMass.count
+        try select(documentRows: documentMass.count, documentMass: documentMass, queries: queries, summaries: summaries)
+    }
+
+    /// Selection before any layer has run: blocks scored by `queries` against `summaries`, sinks
+    /// as recorded at prefill.
+    func select(
+        documentRows d: Int, queries: Matrix, recordedSinks: [Int32], summaries: () throws -> RepresentativeKeys
+    ) throws -> [Range<Int>] {
+        let blocks = try select(documentRows: d, documentMass: nil, queries: queries, summaries: summaries)
+        let sinks = recordedSinks.prefix(parameters.sinkCount).map { Int($0)..<(Int($0) + 1) }.filter { $0.upperBound <= d }
+        return mergedRanges(blocks + sinks)
+    }
+
+    private func select(
+        documentRows d: Int, documentMass: UnsafeBufferPointer<Float>?, queries: Matrix?,
+        summaries: () throws -> RepresentativeKeys
+    ) throws -> [Range<Int>] {
         guard d > 0 else { return [] }
         let size = parameters.blockSize
         let blockCount = (d + size - 1) / size
         let scores: [Float]
         switch parameters.scoring {
         case .attentionMass:
+            guard let documentMass else { return [0..<d] }
             scores = (0..<blockCount).map { b in
                 (b * size..<min(d, (b + 1) * size)).reduce(Float(0)) { $0 + documentMass[$1] }
             }
@@ -40,8 +57,10 @@ final class BlockSelector {
         let kept = topIndices(scores, count: min(parameters.keptBlocks, blockCount))
         lastKept = kept.count
         var ranges = kept.map { ($0 * size)..<min(d, ($0 + 1) * size) }
-        let sinks = topIndices(Array(documentMass), count: min(parameters.sinkCount, d))
-        ranges += sinks.map { $0..<($0 + 1) }
+        if let documentMass {
+            let sinks = topIndices(Array(documentMass), count: min(parameters.sinkCount, d))
+            ranges += sinks.map { $0..<($0 + 1) }
+        }
         return mergedRanges(ranges)
     }
 

@@ -38,6 +38,9 @@ public struct FocusParameters: Sendable, Codable, Equatable {
     /// Each predicted position is widened by this many neighbours on each side.
     public var window = 1
     /// Layers 0…denseLayers−1 attend densely; sinks and blocks are chosen at the last of them.
+    /// 0 chooses blocks before layer 0 from the layer-0 queries and the blocks' representative
+    /// keys, with the sinks recorded at prefill, so that no layer reads the whole document
+    /// (needs `meanKey` or `quest` scoring and a document source that records sinks).
     public var denseLayers = 2
     /// Prompt tokens receiving the most attention mass, kept in every sparse layer.
     public var sinkCount = 16
@@ -99,7 +102,10 @@ public struct DecodingParameters: Sendable, Codable, Equatable {
         let f = focus
         guard f.predictedCount > 0 else { throw fail("predicted", "must be positive") }
         guard f.window >= 0 else { throw fail("window", "must not be negative") }
-        guard f.denseLayers > 0 else { throw fail("dense_layers", "must be at least 1") }
+        guard f.denseLayers >= 0 else { throw fail("dense_layers", "must not be negative") }
+        if f.denseLayers == 0 && f.scoring == .attentionMass {
+            throw fail("dense_layers", "0 dense layers need key-based scoring (mean-key or quest): no attention mass exists yet")
+        }
         guard f.sinkCount >= 0 else { throw fail("sinks", "must not be negative") }
         guard f.blockSize > 0 else { throw fail("block_size", "must be positive") }
         guard f.keptBlocks > 0 else { throw fail("kept_blocks", "must be positive") }

@@ -56,6 +56,12 @@ public protocol DocumentKVSource: AnyObject {
     /// Bytes read from storage so far, and the seconds it took (0 for memory).
     var bytesRead: Int { get }
     var readSeconds: Double { get }
+    /// Attention sinks recorded when the KV was computed (empty when none were).
+    func sinks(layer: Int) -> [Int32]
+}
+
+extension DocumentKVSource {
+    public func sinks(layer: Int) -> [Int32] { [] }
 }
 
 /// Document KV held in memory, as computed by a forward pass.

@@ -16,7 +16,7 @@ public func selectDocumentRows(
     let d = prompt.documentLength
     let sequence = SequenceKV(model: model, document: document, documentLength: d)
     var result = DecodingResult()
-    let layers = min(p.focus.denseLayers + 1, model.configuration.layerCount)
+    let layers = max(1, min(p.focus.denseLayers + 1, model.configuration.layerCount))
     let plan = ForwardPlan(
         queryRows: Array(d..<canvas.count), logitRows: [], sparse: p.focus, layerLimit: layers)
     let outcome = try sequence.run(plan, canvas: canvas, result: &result)

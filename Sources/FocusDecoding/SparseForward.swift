@@ -74,6 +74,15 @@ final class SequenceKV {
         let denseLayers = plan.sparse.map { min($0.denseLayers, layers) } ?? layers
         var selection: [Range<Int>]?
         let x = model.embed(tokens)
+        if let focus = plan.sparse, focus.denseLayers == 0, d > 0 {
+            let selector = BlockSelector(parameters: focus, model: model)
+            selection = try selector.select(
+                documentRows: d, queries: model.queries(layer: 0, hidden: x, positions: positions),
+                recordedSinks: document.sinks(layer: 0),
+                summaries: { try self.document.representativeKeys(layer: 0, blockSize: focus.blockSize) })
+            result.blocksSelected += selector.lastKept
+            result.blocksTotal += (d + focus.blockSize - 1) / focus.blockSize
+        }
 
         for layer in 0..<layers {
             let documentRanges = layer < denseLayers ? (d > 0 ? [0..<d] : []) : (selection ?? [])

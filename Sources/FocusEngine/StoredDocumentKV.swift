@@ -48,6 +48,8 @@ public final class StoredDocumentKV: DocumentKVSource {
         return segments
     }
 
+    public func sinks(layer: Int) -> [Int32] { document.sinks(layer: layer) }
+
     public func representativeKeys(layer: Int, blockSize requested: Int) throws -> FocusDecoding.RepresentativeKeys {
         if requested != blockSize {
             throw EngineError.store("Focus block size \(requested) differs from the stored block size \(blockSize)")

@@ -173,6 +173,22 @@ public final class TransformerModel: @unchecked Sendable {
         return (k, v)
     }
 
+    /// The queries (after bias and RoPE) that layer `layer` computes from hidden state `x`,
+    /// without running the layer: block selection scores documents with them.
+    public func queries(layer: Int, hidden x: Matrix, positions: [Int32]) -> Matrix {
+        let c = configuration
+        let block = attention[layer]
+        let normed = Matrix(rows: x.rows, columns: c.hiddenSize)
+        for r in 0..<x.rows {
+            Kernels.rmsNorm(x.row(r), weight: block.norm.values, epsilon: c.rmsNormEpsilon, count: c.hiddenSize, into: normed.row(r))
+        }
+        let q = Matrix(rows: x.rows, columns: c.hiddenSize)
+        block.query.apply(normed.data, rows: x.rows, ldx: c.hiddenSize, into: q.data, ldy: c.hiddenSize)
+        if let bias = block.queryBias { Kernels.addBias(q.data, rows: x.rows, count: c.hiddenSize, ld: c.hiddenSize, bias: bias.values) }
+        rotary.apply(q.data, rows: x.rows, ld: c.hiddenSize, heads: c.headCount, positions: positions)
+        return q
+    }
+
     // MARK: Head
 
     /// Logits (`rows.count × vocabularySize`) of the selected rows of the final hidden state.

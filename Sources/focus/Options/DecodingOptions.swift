@@ -24,8 +24,8 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of Gumbel sampling.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Cache refresh at block starts: full (Fast-dLLM) or after-document.")
-    var refresh: CacheRefresh = .full
+    @Option(name: .long, help: "Cache refresh at block starts: full (Fast-dLLM) or after-document. Default: after-document for block-causal models (their document KV never changes), full otherwise.")
+    var refresh: CacheRefresh?
 
     @Flag(name: .long, help: "Cached mode: keep the KV of later blocks too (dual cache).")
     var dualCache = false
@@ -60,7 +60,7 @@ struct DecodingOptions: ParsableArguments {
         p.threshold = threshold > 0 ? threshold : nil
         p.temperature = temperature
         p.seed = seed
-        p.refresh = refresh
+        p.refresh = refresh ?? (model.configuration.promptAttention == .blockCausal ? .afterDocument : .full)
         p.dualCache = dualCache
         p.focus.predictedCount = predicted
         p.focus.window = window
