@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import FocusEngine
+
+/// Bad questions, documents, model directories and modes are rejected with a typed error that
+/// names the problem.
+@Suite("Engine input errors")
+struct EngineInputTests {
+    @Test("an empty or blank question is DecodingError.emptyQuestion", arguments: ["", "  \n\t "])
+    func emptyQuestion(question: String) throws {
+        let folder = try EngineFixtures.temporaryDirectory("question")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        let engine = QAEngine(loaded: loaded, store: store)
+        let request = QARequest(
+            document: EngineFixtures.document(sentences: 2), question: question, parameters: EngineFixtures.parameters(.stored))
+        #expect(throws: DecodingError.emptyQuestion) { try engine.answer(request) }
+        #expect(try store.list().isEmpty, "nothing is prefilled for a rejected request")
+    }
+
+    @Test("an empty or blank document is EngineError.document", arguments: ["", " \n\n \t"])
+    func emptyDocument(document: String) throws {
+        let folder = try EngineFixtures.temporaryDirectory("document")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        let engine = QAEngine(loaded: loaded, store: store)
+        for mode in [DecodingMode.stored, .cached, .vanilla] {
+            let request = QARequest(document: document, question: "Who?", parameters: EngineFixtures.parameters(mode))
+            let error = #expect(throws: EngineError.self) { try engine.answer(request) }
+            guard case .document(let reason)? = error else {
+                Issue.record("expected EngineError.document, got \(String(describing: error))")
+                continue
+            }
+            #expect(reason.contains("empty"))
+        }
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("a model directory without tokenizer.json is EngineError.model naming the directory and the file")
+    func missingTokenizer() throws {
+        let folder = try EngineFixtures.temporaryDirectory("no-tokenizer")
+        defer { EngineFixtures.remove(folder) }
+        let directory = try EngineFixtures.modelDirectory(EngineFixtures.blockCausal, in: folder, withTokenizer: false)
+        let error = #expect(throws: EngineError.self) { try LoadedModel(directory: directory) }
+        guard case .model(let named, let underlying)? = error else {
+            Issue.record("expected EngineError.model, got \(String(describing: error))")
+            return
+        }
+        #expect(named == directory.path)
+        #expect(underlying as? TokenizerError == .fileNotFound(path: directory.appendingPathComponent("tokenizer.json").path))
+        #expect(String(describing: error!).contains(directory.path))
+        #expect(String(describing: error!).contains("tokenizer.json"))
+    }
+
+    @Test("a config with an unknown model_type is EngineError.model naming model_type and the value")
+    func unknownModelType() throws {
+        let folder = try EngineFixtures.temporaryDirectory("model-type")
+        defer { EngineFixtures.remove(folder) }
+        let directory = try EngineFixtures.modelDirectory(EngineFixtures.blockCausal, in: folder)
+        let configURL = directory.appendingPathComponent("config.json")
+        let original = try String(contentsOf: configURL, encoding: .utf8)
+        #expect(original.contains("\"model_type\": \"llada\""))
+        try FileManager.default.removeItem(at: configURL)
+        try original.replacingOccurrences(of: "\"model_type\": \"llada\"", with: "\"model_type\": \"gpt9\"")
+            .write(to: configURL, atomically: true, encoding: .utf8)
+        let error = #expect(throws: EngineError.self) { try LoadedModel(directory: directory) }
+        guard case .model(let named, let underlying)? = error else {
+            Issue.record("expected EngineError.model, got \(String(describing: error))")
+            return
+        }
+        #expect(named == directory.path)
+        guard case .unknownModelType(_, let value)? = underlying as? ModelConfigurationError else {
+            Issue.record("expected ModelConfigurationError.unknownModelType, got \(underlying)")
+            return
+        }
+        #expect(value == "gpt9")
+        let message = String(describing: error!)
+        #expect(message.contains("model_type") && message.contains("gpt9") && message.contains("config.json"))
+    }
+
+    @Test("stored modes without a store are EngineError.store naming the mode", arguments: [DecodingMode.stored, .storedRefresh])
+    func storedModeNeedsStore(mode: DecodingMode) throws {
+        let folder = try EngineFixtures.temporaryDirectory("no-store")
+        defer { EngineFixtures.remove(folder) }
+        let engine = QAEngine(loaded: try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder), store: nil)
+        let request = QARequest(
+            document: EngineFixtures.document(sentences: 2), question: "Who?", parameters: EngineFixtures.parameters(mode))
+        let error = #expect(throws: EngineError.self) { try engine.answer(request) }
+        guard case .store(let reason)? = error else {
+            Issue.record("expected EngineError.store, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains(mode.rawValue))
+    }
+
+    @Test("invalid decoding parameters are rejected naming the field")
+    func invalidParameters() throws {
+        let folder = try EngineFixtures.temporaryDirectory("parameters")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.bidirectional, in: folder)
+        let engine = QAEngine(loaded: loaded, store: nil)
+        var parameters = EngineFixtures.parameters(.focus)
+        parameters.steps = 3
+        let request = QARequest(document: EngineFixtures.document(sentences: 2), question: "Who?", parameters: parameters)
+        #expect(throws: DecodingError.invalidParameter(field: "steps", reason: "3 is not a positive multiple of the 2 blocks")) {
+            try engine.answer(request)
+        }
+    }
+}
