@@ -108,4 +108,69 @@ struct EngineInputTests {
             try engine.answer(request)
         }
     }
+
+    // MARK: - Limits and prefill options
+
+    @Test("a document too long for the model is DecodingError.promptTooLong with the counts")
+    func documentTooLong() throws {
+        let folder = try EngineFixtures.temporaryDirectory("too-long")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: folder.appendingPathComponent("store")))
+        let document = EngineFixtures.document(sentences: 100)
+        let prompt = try engine.prompt(document: document, question: "Who?")
+        let limit = loaded.configuration.maxSequenceLength
+        #expect(prompt.tokens.count + 16 > limit)
+        for mode in [DecodingMode.vanilla, .cached, .stored] {
+            let request = QARequest(document: document, question: "Who?", parameters: EngineFixtures.parameters(mode))
+            #expect(throws: DecodingError.promptTooLong(tokens: prompt.tokens.count + 16, limit: limit)) {
+                try engine.answer(request)
+            }
+        }
+    }
+
+    @Test("a document too long for the model is rejected before its KV is computed and stored",
+          .disabled("QAEngine.answer prefills the document before BlockDecoder checks the prompt length"))
+    func documentTooLongIsNotPrefilled() throws {
+        let folder = try EngineFixtures.temporaryDirectory("too-long-store")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        let request = QARequest(
+            document: EngineFixtures.document(sentences: 100), question: "Who?", parameters: EngineFixtures.parameters(.stored))
+        #expect(throws: DecodingError.self) { try QAEngine(loaded: loaded, store: store).answer(request) }
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("a stored block size of 0 is a typed error naming blockSize, and nothing is stored")
+    func zeroBlockSize() throws {
+        let folder = try EngineFixtures.temporaryDirectory("block-size")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        let request = QARequest(
+            document: EngineFixtures.document(sentences: 2), question: "Who?", parameters: EngineFixtures.parameters(.stored),
+            prefill: EngineFixtures.prefill(blockSize: 0))
+        let error = #expect(throws: StoreError.self) { try QAEngine(loaded: loaded, store: store).answer(request) }
+        #expect(String(describing: error).contains("blockSize"))
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("a chunk size below 1 or a negative sink count is a typed error, and nothing is stored",
+          .disabled("PrefillOptions are not validated: chunk sizes below 1 store a whole prefill under a chunked key, and a negative sinkCount traps in topRows (DocumentPrefiller.swift:149)"),
+          arguments: ["chunk", "sinks"])
+    func invalidPrefillOptions(field: String) throws {
+        let folder = try EngineFixtures.temporaryDirectory("prefill-options")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        var options = EngineFixtures.prefill()
+        if field == "chunk" { options.mode = .chunked(size: 0) } else { options.sinkCount = -1 }
+        let request = QARequest(
+            document: EngineFixtures.document(sentences: 2), question: "Who?", parameters: EngineFixtures.parameters(.stored),
+            prefill: options)
+        let error = #expect(throws: (any Error).self) { try QAEngine(loaded: loaded, store: store).answer(request) }
+        #expect(String(describing: error).contains(field))
+        #expect(try store.list().isEmpty)
+    }
 }
