@@ -120,9 +120,13 @@ enum EngineFixtures {
     }
 }
 
-/// Expects `answer` to be a complete canvas: `length` generated tokens, none of them a mask.
-func expectComplete(_ answer: QAAnswer, length: Int = 16, mask: Int32 = 299, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(answer.decoding.generatedTokens.count == length, sourceLocation: sourceLocation)
-    #expect(!answer.decoding.generatedTokens.contains(mask), sourceLocation: sourceLocation)
-    #expect(!answer.tokens.contains(mask), sourceLocation: sourceLocation)
+/// Expects `answer` to be a complete canvas of `length` tokens, none of them a mask, and its
+/// answer to be the canvas up to the first stop token (`<|eot_id|>` 297, `<|endoftext|>` 298).
+func expectComplete(_ answer: QAAnswer, length: Int = 16, sourceLocation: SourceLocation = #_sourceLocation) {
+    let generated = answer.decoding.generatedTokens
+    #expect(generated.count == length, sourceLocation: sourceLocation)
+    #expect(!generated.contains(299), sourceLocation: sourceLocation)
+    let stop = generated.firstIndex { $0 == 297 || $0 == 298 } ?? generated.count
+    #expect(answer.tokens == Array(generated[..<stop]), sourceLocation: sourceLocation)
+    #expect(answer.decoding.answerTokens == answer.tokens, sourceLocation: sourceLocation)
 }

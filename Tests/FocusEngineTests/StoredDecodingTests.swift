@@ -182,6 +182,24 @@ struct StoredDecodingTests {
         #expect(answer.decoding.kvBytesRead > layerBytes)
         #expect(answer.decoding.kvBytesRead < 2 * layerBytes)
     }
+
+    @Test("vanilla decoding that computes a block-causal document's KV once gives the same tokens")
+    func vanillaDocumentReuse() throws {
+        let folder = try EngineFixtures.temporaryDirectory("vanilla")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.blockCausal, in: folder)
+        let engine = QAEngine(loaded: loaded, store: nil)
+        var request = QARequest(
+            document: EngineFixtures.document(sentences: 4, seed: 8), question: Self.question,
+            parameters: EngineFixtures.parameters(.vanilla))
+        let plain = try engine.answer(request)
+        request.reuseExactDocumentKV = true
+        let reused = try engine.answer(request)
+        expectComplete(plain)
+        #expect(reused.decoding.generatedTokens == plain.decoding.generatedTokens)
+        #expect(reused.decoding.forwardPasses == plain.decoding.forwardPasses + 1, "one extra pass computes the document")
+        #expect(plain.prefill == nil && reused.prefill == nil)
+    }
 }
 
 /// The largest `|a − b| / (relative·|b| + absolute)` over two equal-length arrays (plain `|a − b|`
