@@ -173,4 +173,43 @@ struct EngineInputTests {
         #expect(String(describing: error).contains(field))
         #expect(try store.list().isEmpty)
     }
+
+    // MARK: - Tokenizer and model that do not fit
+
+    @Test("a tokenizer whose ids exceed the model's vocabulary is EngineError.model at load",
+          .disabled("LoadedModel does not compare the tokenizer with config.json; the first answer traps in TransformerModel.embed"))
+    func tokenizerLargerThanModel() throws {
+        let folder = try EngineFixtures.temporaryDirectory("big-tokenizer")
+        defer { EngineFixtures.remove(folder) }
+        let directory = try EngineFixtures.modelDirectory(EngineFixtures.blockCausal, in: folder, withTokenizer: false)
+        let real = EngineFixtures.testsRoot.deletingLastPathComponent()
+            .appendingPathComponent("../shared/fixtures/tokenizers/ling-llada/tokenizer.json").standardizedFileURL
+        try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent("tokenizer.json"), withDestinationURL: real)
+        let error = #expect(throws: EngineError.self) { try LoadedModel(directory: directory) }
+        guard case .model(let named, _)? = error else { return }
+        #expect(named == directory.path)
+        #expect(String(describing: error!).contains("tokenizer.json"))
+    }
+
+    @Test("a tokenizer whose mask or end-of-text id differs from config.json is EngineError.model at load",
+          .disabled("LoadedModel does not compare the tokenizer's special ids with mask_token_id and eos_token_id"))
+    func tokenizerSpecialIDsDisagree() throws {
+        let folder = try EngineFixtures.temporaryDirectory("swapped-tokenizer")
+        defer { EngineFixtures.remove(folder) }
+        let directory = try EngineFixtures.modelDirectory(EngineFixtures.blockCausal, in: folder, withTokenizer: false)
+        let data = try Data(contentsOf: EngineFixtures.tokenizerFolder.appendingPathComponent("tokenizer.json"))
+        var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var added = try #require(root["added_tokens"] as? [[String: Any]])
+        for index in added.indices {
+            switch added[index]["content"] as? String {
+            case "<|mdm_mask|>": added[index]["id"] = 298
+            case "<|endoftext|>": added[index]["id"] = 299
+            default: break
+            }
+        }
+        root["added_tokens"] = added
+        try JSONSerialization.data(withJSONObject: root).write(to: directory.appendingPathComponent("tokenizer.json"))
+        let error = #expect(throws: EngineError.self) { try LoadedModel(directory: directory) }
+        #expect(String(describing: error).contains("mask_token_id"))
+    }
 }
