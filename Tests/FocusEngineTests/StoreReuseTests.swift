@@ -45,6 +45,32 @@ struct StoreReuseTests {
         #expect(after.first?.createdAt == entries.first?.createdAt, "the entry was not rewritten")
     }
 
+    @Test("a document prefilled ahead of time is a hit for the engine's first question")
+    func prefilledAheadIsHit() throws {
+        let folder = try EngineFixtures.temporaryDirectory("ahead")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(EngineFixtures.bidirectional, in: folder)
+        let store = try DocumentStore(directory: folder.appendingPathComponent("store"))
+        let engine = QAEngine(loaded: loaded, store: store)
+        let options = EngineFixtures.prefill(.f16, mode: .chunked(size: 64), blockSize: 32)
+        let prompt = try engine.prompt(document: Self.document, question: "Who hid the nets?")
+        let prefiller = DocumentPrefiller(loaded: loaded, store: store)
+        let (stored, report) = try prefiller.prefill(documentIDs: Array(prompt.tokens[..<prompt.documentLength]), options: options)
+        stored.close()
+        #expect(!report.storeHit)
+        #expect(report.storedRows > report.documentTokens)
+
+        var parameters = EngineFixtures.parameters(.storedRefresh)
+        parameters.focus.denseLayers = 1
+        let answer = try engine.answer(QARequest(
+            document: Self.document, question: "Who hid the nets?", parameters: parameters, prefill: options))
+        #expect(answer.prefill?.storeHit == true)
+        #expect(answer.prefill?.key == report.key)
+        #expect(answer.prefill?.storedRows == report.storedRows)
+        expectComplete(answer)
+        #expect(try store.list().count == 1)
+    }
+
     @Test("two engines asking about the same new document at once prefill it once")
     func concurrentMissPrefillsOnce() throws {
         let folder = try EngineFixtures.temporaryDirectory("race")

@@ -166,6 +166,28 @@ struct StoredDecodingTests {
         #expect(answer.mode == .storedRefresh)
     }
 
+    @Test("stored-refresh keeping every block gives cached decoding's tokens, one probe pass more",
+          arguments: [EngineFixtures.blockCausal, EngineFixtures.bidirectional])
+    func storedRefreshKeepingAllEqualsCached(checkpoint: String) throws {
+        let folder = try EngineFixtures.temporaryDirectory("refresh-all")
+        defer { EngineFixtures.remove(folder) }
+        let loaded = try EngineFixtures.loadedModel(checkpoint, in: folder)
+        let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: folder.appendingPathComponent("store")))
+        let document = EngineFixtures.document(sentences: 5, seed: 9)
+        var parameters = EngineFixtures.parameters(.cached)
+        parameters.focus.denseLayers = 1
+        parameters.focus.keptBlocks = 1000
+        let cached = try engine.answer(QARequest(document: document, question: Self.question, parameters: parameters))
+        parameters.mode = .storedRefresh
+        let refreshed = try engine.answer(QARequest(
+            document: document, question: Self.question, parameters: parameters, prefill: EngineFixtures.prefill(.int8, blockSize: 32)))
+        expectComplete(cached)
+        #expect(refreshed.decoding.blocksSelected == refreshed.decoding.blocksTotal)
+        #expect(refreshed.decoding.blocksTotal == (refreshed.documentTokens + 31) / 32)
+        #expect(refreshed.decoding.generatedTokens == cached.decoding.generatedTokens)
+        #expect(refreshed.decoding.forwardPasses == cached.decoding.forwardPasses + 1)
+    }
+
     @Test("sparse stored decoding reads only the kept blocks of the sparse layers")
     func sparseStoredReadsFewerBlocks() throws {
         let folder = try EngineFixtures.temporaryDirectory("sparse")
