@@ -1,6 +1,0 @@
-import Testing
-@testable import FocusEngine
-
-@Test func FocusEngineBuilds() {
-    #expect(Bool(true))
-}
