@@ -123,7 +123,7 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
         case .invalidParameter(let field, let reason): return "invalid \(field): \(reason)"
         case .emptyQuestion: return "the question is empty"
         case .promptTooLong(let tokens, let limit):
-            return "the prompt and answer need \(tokens) positions, more than the model's maximum of \(limit); use chunked prefill"
+            return "the prompt and answer need \(tokens) positions, more than the model's maximum of \(limit) (max_sequence_length): shorten the document"
         }
     }
 }

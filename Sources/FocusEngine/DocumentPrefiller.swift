@@ -35,6 +35,15 @@ public struct PrefillOptions: Sendable, Equatable {
     public var sinkCount = 16
 
     public init() {}
+
+    /// Checks the options, naming the field at fault.
+    public func validate() throws {
+        if case .chunked(let size) = mode, size < 1 {
+            throw EngineError.store("prefill chunk size must be at least 1, got \(size)")
+        }
+        if blockSize < 1 { throw EngineError.store("stored blockSize must be at least 1, got \(blockSize)") }
+        if sinkCount < 0 { throw EngineError.store("prefill sinks must not be negative, got \(sinkCount)") }
+    }
 }
 
 /// What a prefill did.
@@ -58,12 +67,14 @@ public struct PrefillReport: Sendable {
 /// produced, so memory holds one layer's KV and the hidden state, never the whole model's KV.
 public struct DocumentPrefiller {
     public let loaded: LoadedModel
-    public let store: DocumentStore
+    public let store: DocumentStore?
 
-    public init(loaded: LoadedModel, store: DocumentStore) {
+    public init(loaded: LoadedModel, store: DocumentStore?) {
         self.loaded = loaded
         self.store = store
     }
+
+
 
     /// The store key of a document's token ids under `options`.
     public func key(documentIDs: [Int32], options: PrefillOptions) -> StoreKey {
@@ -98,6 +109,8 @@ public struct DocumentPrefiller {
     /// Opens the stored KV of `documentIDs`, computing and storing it first on a miss. Two
     /// processes asking for the same missing document compute it once.
     public func prefill(documentIDs: [Int32], options: PrefillOptions) throws -> (StoredDocument, PrefillReport) {
+        guard let store else { throw EngineError.store("no document store to prefill into") }
+        try options.validate()
         guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
         let key = key(documentIDs: documentIDs, options: options)
         let started = monotonicClock()
@@ -125,6 +138,7 @@ public struct DocumentPrefiller {
             exactForQuestions: exact)
         let hidden = chunks.map { model.embed(Array(tokens[$0])) }
         let positions = chunks.map { $0.map(Int32.init) }
+        guard let store else { throw EngineError.store("no document store to prefill into") }
         return try store.write(key, header: header) { writer in
             var sinks: [[Int32]] = []
             let keys = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count * c.kvDimension)

@@ -8,12 +8,15 @@ public enum EngineError: Error, CustomStringConvertible {
     case model(directory: String, underlying: Error)
     case document(String)
     case store(String)
+    /// The tokenizer and the config disagree (inside `model`).
+    case mismatch(String)
 
     public var description: String {
         switch self {
         case .model(let directory, let underlying): return "model \(directory): \(underlying)"
         case .document(let reason): return "document: \(reason)"
         case .store(let reason): return "document store: \(reason)"
+        case .mismatch(let reason): return reason
         }
     }
 }
@@ -40,10 +43,9 @@ public final class LoadedModel: @unchecked Sendable {
             tokenizer = try BPETokenizer(contentsOf: tokenizerURL)
             let modelType = model.configuration.family == .llada ? "llada" : "Dream"
             template = try chatTemplate(modelType: modelType, tokenizer: tokenizer)
-            identity = checkpoint.identity()
-            var hasher = FNV1a64()
-            hasher.combine((try? Data(contentsOf: tokenizerURL)) ?? Data())
-            tokenizerDigest = hasher.hexDigest
+            identity = try Self.digest(of: [directory.appendingPathComponent("config.json")] + checkpoint.shardFiles)
+            tokenizerDigest = try Self.digest(of: [tokenizerURL])
+            try Self.checkFit(tokenizer: tokenizer, template: template, configuration: model.configuration)
         } catch let error as EngineError {
             throw error
         } catch {
@@ -52,6 +54,34 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     public var configuration: ModelConfiguration { model.configuration }
+
+    /// XXH64 of every byte of `files`, in order: any change to the config or any weight is a
+    /// different model to the document store. Files are memory-mapped, not read into memory.
+    static func digest(of files: [URL]) throws -> String {
+        var combined = Data()
+        for file in files {
+            let data = try Data(contentsOf: file, options: .alwaysMapped)
+            let hash = data.withUnsafeBytes { XXH64.hash($0) }
+            withUnsafeBytes(of: hash.littleEndian) { combined.append(contentsOf: $0) }
+        }
+        return combined.withUnsafeBytes { XXH64.hexString(XXH64.hash($0)) }
+    }
+
+    /// The tokenizer must produce ids the model has, and agree on its special tokens.
+    static func checkFit(tokenizer: BPETokenizer, template: ChatTemplate, configuration c: ModelConfiguration) throws {
+        if tokenizer.vocabularySize > c.vocabularySize {
+            throw EngineError.mismatch(
+                "tokenizer.json has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary of \(c.vocabularySize) (config.json vocab_size)")
+        }
+        if template.maskTokenID != c.maskTokenID {
+            throw EngineError.mismatch(
+                "tokenizer.json's mask token is id \(template.maskTokenID), config.json mask_token_id is \(c.maskTokenID)")
+        }
+        if let eos = c.eosTokenID, !template.stopTokenIDs.contains(eos) {
+            throw EngineError.mismatch(
+                "config.json eos_token_id \(eos) is not an end token of tokenizer.json (\(template.stopTokenIDs))")
+        }
+    }
 
     /// The mode that answers best by default: `stored` where stored document KV is exact
     /// (block-causal models), `focus` for bidirectional ones.

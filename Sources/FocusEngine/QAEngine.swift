@@ -46,6 +46,7 @@ public final class QAEngine: @unchecked Sendable {
     /// The stored document decoded last, kept open (pinned) with its loaded blocks so that the
     /// next question about the same document reads nothing from disk.
     private var recent: (key: String, source: StoredDocumentKV)?
+    private let lock = NSLock()
 
     public init(loaded: LoadedModel, store: DocumentStore?) {
         self.loaded = loaded
@@ -64,8 +65,20 @@ public final class QAEngine: @unchecked Sendable {
 
     /// Answers `request`.
     public func answer(_ request: QARequest) throws -> QAAnswer {
+        lock.lock()
+        defer { lock.unlock() }
         let started = monotonicClock()
         let prompt = try self.prompt(document: request.document, question: request.question)
+        try request.parameters.validate()
+        try request.prefill.validate()
+        let limit = loaded.configuration.maxSequenceLength
+        var needed = prompt.tokens.count + request.parameters.generationLength
+        if request.parameters.mode == .stored || request.parameters.mode == .storedRefresh {
+            let stored = DocumentPrefiller(loaded: loaded, store: nil).storedTokens(
+                documentIDs: Array(prompt.tokens[..<prompt.documentLength]), options: request.prefill)
+            needed += stored.tokens.count - prompt.documentLength
+        }
+        guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
         var parameters = request.parameters
         var prefillReport: PrefillReport?
         var repaired = 0
@@ -91,7 +104,7 @@ public final class QAEngine: @unchecked Sendable {
                     result = try decodeStored(storedPrompt, source: source, parameters: parameters)
                     break
                 } catch let error as StoreError {
-                    guard case .corruptBlock = error, attempt == 0, let key = recent?.key else { throw error }
+                    guard error.isCorruption, attempt == 0, let key = recent?.key else { throw error }
                     recent = nil
                     try store.remove(try StoreKey(hex: key))
                     repaired += 1

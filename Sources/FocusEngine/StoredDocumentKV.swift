@@ -80,6 +80,16 @@ public final class StoredDocumentKV: DocumentKVSource {
     }
 }
 
+extension StoreError {
+    /// A damaged entry (a block or a file of it): discard it and compute it again.
+    var isCorruption: Bool {
+        switch self {
+        case .corruptBlock, .corruptEntry: return true
+        default: return false
+        }
+    }
+}
+
 /// Seconds on the monotonic clock.
 func monotonicClock() -> Double {
     var spec = timespec()

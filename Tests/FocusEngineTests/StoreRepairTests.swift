@@ -51,7 +51,7 @@ struct StoreRepairTests {
     }
 
     @Test("corrupt representative keys are repaired like corrupt blocks",
-          .disabled("QAEngine.answer repairs only StoreError.corruptBlock; a corrupt keys file throws StoreError.corruptEntry"))
+          )
     func corruptRepresentativeKeysAreRepaired() throws {
         let folder = try EngineFixtures.temporaryDirectory("corrupt-keys")
         defer { EngineFixtures.remove(folder) }

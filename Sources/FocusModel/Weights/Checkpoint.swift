@@ -68,25 +68,8 @@ public final class Checkpoint: @unchecked Sendable {
         files.values.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.byteCount } }
     }
 
-    /// A digest of the config and the weight headers and sizes: changes when the model does.
-    public func identity() -> String {
-        var hasher = FNV1a64()
-        if let config = FileManager.default.contents(atPath: directory.appendingPathComponent("config.json").path) {
-            hasher.combine(config)
-        }
-        for name in weightMap.keys.sorted() {
-            hasher.combine(Data(name.utf8))
-            if let view = try? tensor(name) {
-                hasher.combine(Data("\(view.dataType.rawValue)\(view.shape)".utf8))
-                let sample = min(view.byteCount, 4096)
-                hasher.combine(Data(bytes: view.bytes, count: sample))
-                if view.byteCount > sample {
-                    hasher.combine(Data(bytes: view.bytes + (view.byteCount - sample), count: sample))
-                }
-            }
-        }
-        return hasher.hexDigest
-    }
+    /// The files holding the weights (shard names, sorted).
+    public var shardFiles: [URL] { Set(weightMap.values).sorted().map { directory.appendingPathComponent($0) } }
 
     // MARK: - Index
 
@@ -114,22 +97,4 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError.unexpectedTensor(file: file, tensor: name)
         }
     }
-}
-
-/// 64-bit FNV-1a, used for model identity digests.
-public struct FNV1a64 {
-    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    public init() {}
-
-    public mutating func combine(_ data: Data) {
-        data.withUnsafeBytes { raw in
-            for byte in raw {
-                state ^= UInt64(byte)
-                state = state &* 0x0000_0100_0000_01b3
-            }
-        }
-    }
-
-    public var hexDigest: String { String(format: "%016llx", state) }
 }
