@@ -21,7 +21,7 @@ struct QueueOptions: ParsableArguments {
             throw CLIError.io("\(directory): cannot create the database folder (\(error.localizedDescription))")
         }
         do {
-            return try JobQueue(database: Database(path: path))
+            return try JobQueue(path: path)
         } catch {
             throw QueueFailure(error)
         }
