@@ -31,7 +31,7 @@ struct GemmBenchmark {
         var singleThread: Double
     }
 
-    var repetitions = 3
+    var repetitions = 5
 
     func run(_ context: BenchmarkContext) -> Result {
         let cores = ComputeThreads.count

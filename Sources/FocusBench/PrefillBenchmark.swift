@@ -15,6 +15,8 @@ struct PrefillBenchmark {
     struct Run {
         var tokens: Int
         var repetitions: Int
+        /// Layers the forward actually ran; fewer than `layers` when its time is scaled up.
+        var measuredLayers: Int
         var forward: Timing
         /// Seconds of one layer's linear layers, and of one layer's attention.
         var linearPerLayer: Double
@@ -41,26 +43,46 @@ struct PrefillBenchmark {
         model = try TransformerModel(directory: directory, residency: .widened)
     }
 
-    /// Seconds a forward over `n` tokens should take at `gflops`.
-    func estimatedSeconds(tokens n: Int, gflops: Double) -> Double {
-        Double(spec.layers) * (spec.linearFlopsPerTokenPerLayer * Double(n) + spec.attentionFlopsPerLayer(tokens: n))
-            / (gflops * 1e9)
+    /// Seconds one layer over `n` tokens should take: linear layers at `gflops`, attention as
+    /// measured.
+    func estimatedLayerSeconds(tokens n: Int, gflops: Double, attentionPerLayer: Double) -> Double {
+        spec.linearFlopsPerTokenPerLayer * Double(n) / (gflops * 1e9) + attentionPerLayer
     }
 
     /// Times a forward over `n` random tokens (the last row's logits) and one layer's linear
     /// layers; `attentionPerLayer` comes from the attention section at the same geometry.
-    func measure(tokens n: Int, repetitions: Int, attentionPerLayer: Double) throws -> Run {
+    ///
+    /// When the whole forward would take longer than `budget` seconds, only the first
+    /// `measuredLayers` layers run (embedding, those layers through `runLayer`, the head) and
+    /// the forward's time is that of the measured layers scaled to all layers.
+    func measure(tokens n: Int, repetitions: Int, attentionPerLayer: Double, measuredLayers: Int) throws -> Run {
         var generator = SystemRandomNumberGenerator()
         let vocabulary = Int32(spec.vocabulary - 2)
         let tokens = (0..<n).map { _ in Int32.random(in: 0..<vocabulary, using: &generator) }
         let positions = (0..<n).map { Int32($0) }
-        let forward = Timing.best(of: repetitions) {
-            _ = model.forward(tokens: tokens, positions: positions, logitRows: [n - 1])
+        let forward: Timing
+        if measuredLayers >= spec.layers {
+            forward = Timing.best(of: repetitions) {
+                _ = model.forward(tokens: tokens, positions: positions, logitRows: [n - 1])
+            }
+        } else {
+            var layers = Timing(wall: 0, cpu: 0)
+            let embedded = Timing.measure {
+                let x = model.embed(tokens)
+                layers = Timing.measure {
+                    for layer in 0..<measuredLayers { model.runLayer(layer, hidden: x, positions: positions) }
+                }
+                _ = model.logits(hidden: x, rows: [n - 1])
+            }
+            let scale = Double(spec.layers) / Double(measuredLayers)
+            forward = Timing(
+                wall: embedded.wall - layers.wall + scale * layers.wall,
+                cpu: embedded.cpu - layers.cpu + scale * layers.cpu)
         }
         let linear = try linearLayerSeconds(tokens: n, repetitions: repetitions)
         return Run(
-            tokens: n, repetitions: repetitions, forward: forward, linearPerLayer: linear,
-            attentionPerLayer: attentionPerLayer,
+            tokens: n, repetitions: repetitions, measuredLayers: min(measuredLayers, spec.layers), forward: forward,
+            linearPerLayer: linear, attentionPerLayer: attentionPerLayer,
             linearFlopsPerLayer: spec.linearFlopsPerTokenPerLayer * Double(n),
             attentionFlopsPerLayer: spec.attentionFlopsPerLayer(tokens: n), layers: spec.layers)
     }

@@ -11,6 +11,9 @@ struct RuntimeBenchmark: BenchmarkSuite {
     static let linearTarget = 0.70
     /// Dense attention should take at most this multiple of its FLOPs at the sgemm rate.
     static let attentionTarget = 2.0
+    /// Seconds one prompt length's forward may take; beyond it, a few layers are timed and
+    /// scaled to the whole model.
+    static let prefillBudget = 150.0
 
     var childCommands: [String: ([String]) throws -> JSONValue] {
         [MemoryBenchmark.childCommand: MemoryBenchmark.child]
@@ -35,11 +38,17 @@ struct RuntimeBenchmark: BenchmarkSuite {
         prefill.warmUp()
         var prefillRuns: [PrefillBenchmark.Run] = []
         for n in prefillTokens {
-            let estimate = prefill.estimatedSeconds(tokens: n, gflops: 0.5 * gemm.reference)
-            let repetitions = max(1, min(3, Int(20 / max(estimate, 1e-3))))
-            context.log("prefill \(n) tokens: about \(Format.number(estimate)) s each, \(repetitions) repetition(s)")
+            let attentionPerLayer = attentionRuns[n]?.timing.wall ?? 0
+            let layerSeconds = prefill.estimatedLayerSeconds(
+                tokens: n, gflops: 0.5 * gemm.reference, attentionPerLayer: attentionPerLayer)
+            let forwardSeconds = layerSeconds * Double(prefill.spec.layers)
+            let repetitions = max(1, min(3, Int(Self.prefillBudget / 3 / max(forwardSeconds, 1e-3))))
+            let layers = forwardSeconds <= Self.prefillBudget
+                ? prefill.spec.layers : max(1, Int(Self.prefillBudget / layerSeconds))
+            context.log(
+                "prefill \(n) tokens: about \(Format.number(forwardSeconds)) s, \(repetitions) run(s) of \(layers) of \(prefill.spec.layers) layers")
             let run = try prefill.measure(
-                tokens: n, repetitions: repetitions, attentionPerLayer: attentionRuns[n]?.timing.wall ?? .nan)
+                tokens: n, repetitions: repetitions, attentionPerLayer: attentionPerLayer, measuredLayers: layers)
             context.log("prefill \(n): \(Format.number(run.tokensPerSecond)) tokens/s, linear \(Format.number(run.linearGFlops)) GFLOP/s")
             prefillRuns.append(run)
         }
@@ -65,7 +74,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
         memory: MemoryBenchmark.Result
     ) -> ResultTable {
         var rows = gemm.rates.map { rate in
-            ["sgemm \(rate.shape.label)", "\(Format.number(rate.gflops)) GFLOP/s", "yardstick (best of 3)", "—"]
+            ["sgemm \(rate.shape.label)", "\(Format.number(rate.gflops)) GFLOP/s", "yardstick (best of 5)", "—"]
         }
         for run in prefill {
             let share = run.linearGFlops / gemm.reference
@@ -98,7 +107,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
             ],
             rows: runs.map { run in
                 [
-                    "\(run.tokens)", "\(run.repetitions)", Format.number(run.forward.wall), Format.number(run.tokensPerSecond),
+                    "\(run.tokens)", run.measuredLayers < run.layers ? "1 (\(run.measuredLayers) of \(run.layers) layers, scaled)" : "\(run.repetitions)", Format.number(run.forward.wall), Format.number(run.tokensPerSecond),
                     Format.number(run.forward.coresUsed), Format.number(run.linearSeconds), Format.number(run.linearGFlops),
                     Format.percent(run.linearGFlops / gemm.reference), Format.number(run.attentionSeconds),
                     Format.number(run.attentionGFlops), Format.number(run.otherSeconds), Format.number(run.modelGFlops),
@@ -158,6 +167,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
             prefill.map { run in
                 .object([
                     "tokens": .number(Double(run.tokens)), "repetitions": .number(Double(run.repetitions)),
+                    "measured_layers": .number(Double(run.measuredLayers)), "layers": .number(Double(run.layers)),
                     "forward_seconds": .number(run.forward.wall), "cores_busy": .number(run.forward.coresUsed),
                     "tokens_per_second": .number(run.tokensPerSecond),
                     "linear_seconds": .number(run.linearSeconds), "linear_gflops": .number(run.linearGFlops),
