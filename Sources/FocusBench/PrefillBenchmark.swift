@@ -15,7 +15,8 @@ struct PrefillBenchmark {
     struct Run {
         var tokens: Int
         var repetitions: Int
-        /// Layers the forward actually ran; fewer than `layers` when its time is scaled up.
+        /// Layers the forward actually ran; fewer than `layers` when its time is scaled up, 0
+        /// when it is composed from the parts.
         var measuredLayers: Int
         var forward: Timing
         /// Seconds of one layer's linear layers, and of one layer's attention.
@@ -52,20 +53,26 @@ struct PrefillBenchmark {
     /// Times a forward over `n` random tokens (the last row's logits) and one layer's linear
     /// layers; `attentionPerLayer` comes from the attention section at the same geometry.
     ///
-    /// When the whole forward would take longer than `budget` seconds, only the first
-    /// `measuredLayers` layers run (embedding, those layers through `runLayer`, the head) and
-    /// the forward's time is that of the measured layers scaled to all layers.
-    func measure(tokens n: Int, repetitions: Int, attentionPerLayer: Double, measuredLayers: Int) throws -> Run {
+    /// With `measuredLayers` below the model's layer count, only the first `measuredLayers`
+    /// layers run (embedding, those layers through `runLayer`, the head) and the forward's time
+    /// is that of the measured layers scaled to all layers. With 0, nothing but the linear
+    /// layers runs: the forward's time is composed as `layers × (linear + attention)` plus
+    /// `otherEstimate` (norms, rotary, SwiGLU, embedding, head, scaled from a shorter prompt).
+    func measure(
+        tokens n: Int, repetitions: Int, attentionPerLayer: Double, measuredLayers: Int, otherEstimate: Double
+    ) throws -> Run {
         var generator = SystemRandomNumberGenerator()
         let vocabulary = Int32(spec.vocabulary - 2)
         let tokens = (0..<n).map { _ in Int32.random(in: 0..<vocabulary, using: &generator) }
         let positions = (0..<n).map { Int32($0) }
-        let forward: Timing
+        let linear = try linearLayerSeconds(tokens: n, repetitions: repetitions)
+        var forward = Timing(
+            wall: Double(spec.layers) * (linear + attentionPerLayer) + otherEstimate, cpu: .nan)
         if measuredLayers >= spec.layers {
             forward = Timing.best(of: repetitions) {
                 _ = model.forward(tokens: tokens, positions: positions, logitRows: [n - 1])
             }
-        } else {
+        } else if measuredLayers > 0 {
             var layers = Timing(wall: 0, cpu: 0)
             let embedded = Timing.measure {
                 let x = model.embed(tokens)
@@ -79,7 +86,6 @@ struct PrefillBenchmark {
                 wall: embedded.wall - layers.wall + scale * layers.wall,
                 cpu: embedded.cpu - layers.cpu + scale * layers.cpu)
         }
-        let linear = try linearLayerSeconds(tokens: n, repetitions: repetitions)
         return Run(
             tokens: n, repetitions: repetitions, measuredLayers: min(measuredLayers, spec.layers), forward: forward,
             linearPerLayer: linear, attentionPerLayer: attentionPerLayer,

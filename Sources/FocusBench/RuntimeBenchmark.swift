@@ -11,9 +11,12 @@ struct RuntimeBenchmark: BenchmarkSuite {
     static let linearTarget = 0.70
     /// Dense attention should take at most this multiple of its FLOPs at the sgemm rate.
     static let attentionTarget = 2.0
-    /// Seconds one prompt length's forward may take; beyond it, a few layers are timed and
-    /// scaled to the whole model.
-    static let prefillBudget = 150.0
+    /// Seconds one prompt length's forward may take (`--quick`: 0.5, so that every path runs); beyond it, a few layers are
+    /// timed and scaled to the whole model, or, when one layer takes over half of it, the
+    /// forward is composed from its timed parts.
+    static func prefillBudget(quick: Bool) -> Double { quick ? 0.5 : 150 }
+    /// Seconds of repeated forwards per prompt length (at most 3 runs, at least 1).
+    static let repetitionBudget = 40.0
 
     var childCommands: [String: ([String]) throws -> JSONValue] {
         [MemoryBenchmark.childCommand: MemoryBenchmark.child]
@@ -23,7 +26,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
         let prefillTokens = context.quick ? [256, 1024] : [1024, 4096, 16384]
         let denseTokens = prefillTokens.last ?? 1024
 
-        let gemm = GemmBenchmark().run(context)
+        let gemmAtStart = GemmBenchmark().run(context)
 
         let attention = AttentionBenchmark()
         var attentionRuns: [Int: AttentionBenchmark.Run] = [:]
@@ -37,18 +40,28 @@ struct RuntimeBenchmark: BenchmarkSuite {
         let prefill = try PrefillBenchmark(spec: .smallPrefill, context: context)
         prefill.warmUp()
         var prefillRuns: [PrefillBenchmark.Run] = []
+        let budget = Self.prefillBudget(quick: context.quick)
         for n in prefillTokens {
             let attentionPerLayer = attentionRuns[n]?.timing.wall ?? 0
             let layerSeconds = prefill.estimatedLayerSeconds(
-                tokens: n, gflops: 0.5 * gemm.reference, attentionPerLayer: attentionPerLayer)
+                tokens: n, gflops: 0.5 * gemmAtStart.reference, attentionPerLayer: attentionPerLayer)
             let forwardSeconds = layerSeconds * Double(prefill.spec.layers)
-            let repetitions = max(1, min(3, Int(Self.prefillBudget / 3 / max(forwardSeconds, 1e-3))))
-            let layers = forwardSeconds <= Self.prefillBudget
-                ? prefill.spec.layers : max(1, Int(Self.prefillBudget / layerSeconds))
+            let repetitions = max(1, min(3, Int(Self.repetitionBudget / max(forwardSeconds, 1e-3))))
+            let previous = prefillRuns.last
+            let layers: Int
+            if forwardSeconds <= budget {
+                layers = prefill.spec.layers
+            } else if layerSeconds <= budget / 2 || previous == nil {
+                layers = max(1, Int(budget / layerSeconds))
+            } else {
+                layers = 0
+            }
+            let otherEstimate = previous.map { max(0, $0.otherSeconds) * Double(n) / Double($0.tokens) } ?? 0
             context.log(
                 "prefill \(n) tokens: about \(Format.number(forwardSeconds)) s, \(repetitions) run(s) of \(layers) of \(prefill.spec.layers) layers")
             let run = try prefill.measure(
-                tokens: n, repetitions: repetitions, attentionPerLayer: attentionPerLayer, measuredLayers: layers)
+                tokens: n, repetitions: repetitions, attentionPerLayer: attentionPerLayer, measuredLayers: layers,
+                otherEstimate: otherEstimate)
             context.log("prefill \(n): \(Format.number(run.tokensPerSecond)) tokens/s, linear \(Format.number(run.linearGFlops)) GFLOP/s")
             prefillRuns.append(run)
         }
@@ -56,6 +69,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
         let memory = try MemoryBenchmark(tokens: context.quick ? 64 : 256).run(context)
         context.log("memory: peak \(Format.bytes(memory.peakResident)) for \(Format.bytes(memory.checkpointBytes)) of weights")
 
+        let gemm = GemmBenchmark.best(gemmAtStart, GemmBenchmark().run(context))
         let dense = attentionRuns[denseTokens]!
         return SuiteResult(
             tables: [
@@ -74,7 +88,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
         memory: MemoryBenchmark.Result
     ) -> ResultTable {
         var rows = gemm.rates.map { rate in
-            ["sgemm \(rate.shape.label)", "\(Format.number(rate.gflops)) GFLOP/s", "yardstick (best of 5)", "—"]
+            ["sgemm \(rate.shape.label)", "\(Format.number(rate.gflops)) GFLOP/s", "yardstick (best of 5, at start and end)", "—"]
         }
         for run in prefill {
             let share = run.linearGFlops / gemm.reference
@@ -107,12 +121,18 @@ struct RuntimeBenchmark: BenchmarkSuite {
             ],
             rows: runs.map { run in
                 [
-                    "\(run.tokens)", run.measuredLayers < run.layers ? "1 (\(run.measuredLayers) of \(run.layers) layers, scaled)" : "\(run.repetitions)", Format.number(run.forward.wall), Format.number(run.tokensPerSecond),
+                    "\(run.tokens)", runsLabel(run), Format.number(run.forward.wall), Format.number(run.tokensPerSecond),
                     Format.number(run.forward.coresUsed), Format.number(run.linearSeconds), Format.number(run.linearGFlops),
                     Format.percent(run.linearGFlops / gemm.reference), Format.number(run.attentionSeconds),
                     Format.number(run.attentionGFlops), Format.number(run.otherSeconds), Format.number(run.modelGFlops),
                 ]
             })
+    }
+
+    private func runsLabel(_ run: PrefillBenchmark.Run) -> String {
+        if run.measuredLayers == 0 { return "0: linear + attention timed, rest scaled from the shorter prompt" }
+        if run.measuredLayers < run.layers { return "1 of \(run.measuredLayers)/\(run.layers) layers, scaled" }
+        return "\(run.repetitions)"
     }
 
     private func attentionTable(
