@@ -92,40 +92,12 @@ public enum Kernels {
     }
 
     /// Softmax of `x[0..<visible]·scale` in place; elements from `visible` to `count` become 0.
-    /// Returns nothing; the row sums to 1 over the visible part.
     @inlinable
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, visible: Int, scale: Float) {
-        var maxValue = -Float.infinity
-        var i = 0
-        var vmax = SIMD16<Float>(repeating: -.infinity)
-        while i + 16 <= visible {
-            vmax = pointwiseMax(vmax, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-            i += 16
-        }
-        maxValue = vmax.max()
-        while i < visible {
-            maxValue = Swift.max(maxValue, x[i])
-            i += 1
-        }
-        let shift = SIMD16<Float>(repeating: maxValue * scale)
-        let s = SIMD16<Float>(repeating: scale)
-        var acc = SIMD16<Float>(repeating: 0)
-        i = 0
-        while i + 16 <= visible {
-            let e = exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * s - shift)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD16<Float>.self)
-            acc += e
-            i += 16
-        }
-        var sum = acc.sum()
-        while i < visible {
-            let e = expf(x[i] * scale - maxValue * scale)
-            x[i] = e
-            sum += e
-            i += 1
-        }
+        let (_, sum) = exponentiate(x, count: count, visible: visible, scale: scale, floor: -.infinity)
+        guard sum > 0 else { return }
         let inv = SIMD16<Float>(repeating: 1 / sum)
-        i = 0
+        var i = 0
         while i + 16 <= visible {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
             UnsafeMutableRawPointer(x + i).storeBytes(of: v * inv, as: SIMD16<Float>.self)
@@ -135,7 +107,6 @@ public enum Kernels {
             x[i] *= inv[0]
             i += 1
         }
-        if visible < count { (x + visible).update(repeating: 0, count: count - visible) }
     }
 
     // MARK: - Number formats
