@@ -130,6 +130,28 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: space.db + "-wal"))
     }
 
+    // MARK: - Documents that change after submission
+
+    @Test("a document edited or deleted after submission: the job fails naming the file")
+    func documentChangedAfterSubmission() throws {
+        let space = try Workspace()
+        let model = try space.model()
+        let edited = try space.write("edited.txt", Workspace.document)
+        let deleted = try space.write("deleted.txt", "The mayor promised a new wall that was never finished.")
+        let editedID = try space.submit(document: edited, question: "Where did the market move?", model: model)
+        let deletedID = try space.submit(document: deleted, question: "What was never finished?", model: model)
+        try space.write("edited.txt", Workspace.document + " A later addition.")
+        try FileManager.default.removeItem(atPath: deleted)
+        let run = try space.drain()
+        #expect(run.status == 0, "\(run)")
+        let editedJob = try space.show(editedID)
+        #expect(editedJob["state"] as? String == "failed")
+        #expect((editedJob["error"] as? String)?.contains("\(edited): document changed since it was submitted") == true, "\(editedJob)")
+        let deletedJob = try space.show(deletedID)
+        #expect(deletedJob["state"] as? String == "failed")
+        #expect((deletedJob["error"] as? String)?.contains("\(deleted): document no longer readable") == true, "\(deletedJob)")
+    }
+
     // MARK: - Too long for the model
 
     @Test("a document longer than max_sequence_length: the job fails with a reason naming the limit")

@@ -125,6 +125,51 @@ struct WorkerProcessTests {
         #expect(daemon.signalAndWait(SIGINT, timeout: 3) == 0, "\(daemon.stderr)")
     }
 
+    // MARK: - Stopping a drain
+
+    @Test("SIGTERM during run --drain gives the running job back uncounted and exits 0")
+    func drainStoppedMidJob() throws {
+        let space = try Workspace()
+        let model = try space.model()
+        // Vanilla decoding of a 2 KB document: each job runs for about a second.
+        let document = try space.write("doc.txt", String(repeating: Workspace.document + " ", count: 6))
+        for index in 0..<3 {
+            _ = try space.submit(document: document, question: "Question \(index)?", model: model,
+                                 extra: ["--mode", "vanilla"])
+        }
+        let drain = try space.start(["run", "--drain"] + space.dbArguments + ["--store", space.store])
+        defer { drain.stop() }
+        let running = Self.waitUntil(timeout: 10) {
+            (try? Database(path: space.db).fetchOne("SELECT count(*) AS n FROM jobs WHERE state = 'running'")?.int("n")) == 1
+        }
+        try #require(running, "a job started: \(drain.stderr)")
+        let status = drain.signalAndWait(SIGTERM, timeout: 5)
+        #expect(status == 0, "\(drain.stderr)")
+        let rows = try Database(path: space.db).fetchAll("SELECT state, attempt FROM jobs")
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { $0.string("state") == "queued" }, "the running job went back to the queue")
+        #expect(rows.allSatisfy { $0.int("attempt") == 0 }, "a released attempt is not counted")
+    }
+
+    // MARK: - Logs
+
+    @Test("with --log-format json every line on stderr is a JSON object")
+    func jsonLogs() throws {
+        let space = try Workspace()
+        // A job that fails (document too long), so run --drain reports on stderr.
+        let model = try space.model(maxSequenceLength: 128)
+        let document = try space.write("doc.txt", String(repeating: Workspace.document + " ", count: 2))
+        _ = try space.submit(document: document, question: "Where?", model: model)
+        let run = try space.drain(extra: ["--log-format", "json"])
+        #expect(run.status == 0, "\(run)")
+        let lines = run.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object != nil, "not a JSON object: \(line)")
+        }
+    }
+
     @Test("a daemon started with SIGTERM blocked by its parent still stops on SIGTERM")
     func daemonWithInheritedSignalMask() throws {
         let space = try Workspace()
