@@ -129,6 +129,37 @@ struct QueueCommandTests {
                 "one document row for one content")
     }
 
+    // MARK: - Order and limits
+
+    @Test("run --max-jobs 1 answers the highest priority first and leaves the rest queued")
+    func priorityAndMaxJobs() throws {
+        let space = try Workspace()
+        let model = try space.model()
+        let document = try space.write("doc.txt", Workspace.document)
+        let low = try space.submit(document: document, question: "Low?", model: model)
+        let high = try space.submit(document: document, question: "High?", model: model, extra: ["--priority", "9"])
+        let run = try space.run(["run", "--max-jobs", "1"] + space.dbArguments + ["--store", space.store])
+        #expect(run.status == 0, "\(run)")
+        #expect(try space.show(high)["state"] as? String == "done")
+        #expect(try space.show(low)["state"] as? String == "queued")
+    }
+
+    // MARK: - Documents shared by content
+
+    @Test("two files with the same content: each job still runs after the other file is removed")
+    func sameContentAtTwoPaths() throws {
+        let space = try Workspace()
+        let model = try space.model()
+        let first = try space.write("a/report.txt", Workspace.document)
+        let second = try space.write("b/report-copy.txt", Workspace.document)
+        _ = try space.submit(document: first, question: "Where did the market move?", model: model)
+        let id = try space.submit(document: second, question: "Where did the market move?", model: model)
+        try FileManager.default.removeItem(atPath: first)
+        #expect(try space.drain().status == 0)
+        let job = try space.show(id)
+        #expect(job["state"] as? String == "done", "job \(id) was submitted with \(second), which still exists: \(job)")
+    }
+
     // MARK: - Cancel and retry
 
     @Test("cancel a queued job, retry it, drain; retry of a done job and unknown ids are refused")
