@@ -108,6 +108,19 @@ struct QueueCommandTests {
         #expect(badSince.stderr.contains("--since"))
     }
 
+    @Test("a successful run --drain prints nothing at all (cron mails any output)")
+    func quietDrain() throws {
+        let space = try Workspace()
+        let model = try space.model()
+        let document = try space.write("doc.txt", Workspace.document)
+        _ = try space.submit(document: document, question: "Where did the market move?", model: model)
+        let run = try space.drain()
+        #expect(run.status == 0)
+        #expect(run.stdout.isEmpty && run.stderr.isEmpty, "\(run)")
+        let verbose = try space.drain(extra: ["--verbose"])
+        #expect(verbose.stderr.contains("focus run: 0 done"), "--verbose reports: \(verbose)")
+    }
+
     // MARK: - Idempotency
 
     @Test("submitting twice with the same --key returns the same job id")

@@ -13,6 +13,8 @@
 # started again and again and killed with SIGKILL after a random 0.05-0.6 s, until the queue is
 # drained; a final uninterrupted run --drain finishes what is left.
 # Scenario 2, two workers: two `focus daemon` processes serve one database and one store at once.
+# Scenario 3, store writes: `focus prefill` of 12 documents, each killed after 0.05-0.6 s; then
+# `focus store verify` and `store gc` must succeed, and prefilling again must work.
 # Checks: every job done exactly once (one results row and one metrics row per job, no other
 # state), PRAGMA integrity_check = ok, no foreign key violations, `focus store verify` clean; in
 # scenario 2 also no job claimed twice (attempt = 1 everywhere) and both daemons exit 0 on SIGTERM.
@@ -59,7 +61,7 @@ modes = ["stored", "focus", "cached"]
 with open(f"{folder}/jobs.jsonl", "w") as batch:
     for d in range(6):
         sentences = [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(places)} "
-                     f"in the year {1700 + 7 * i + d}." for i in range(12 + 4 * d)]
+                     f"in the year {1700 + 7 * i + d}." for i in range(6 + 2 * d)]
         with open(f"{folder}/docs/doc{d}.txt", "w") as f:
             f.write(" ".join(sentences) + "\n")
         for q in range(per_doc):
@@ -106,7 +108,8 @@ submit_batch() {
     [[ $count == "$JOBS" ]] || fail "submit printed $count ids, expected $JOBS"
 }
 
-unfinished() { sql "$1" "SELECT count(*) FROM jobs WHERE state <> 'done'"; }
+# Jobs still to run (queued, or running under a lease).
+unfinished() { sql "$1" "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"; }
 
 # Every job done exactly once, and the database and store sound.
 check_exactly_once() {
@@ -114,6 +117,8 @@ check_exactly_once() {
     local states results distinct metrics orphans integrity fkeys
     states=$(sql "$db" "SELECT state || '=' || count(*) FROM jobs GROUP BY state ORDER BY state" | tr '\n' ' ')
     [[ "$states" == "done=$JOBS " ]] || fail "$label: job states are '$states', expected done=$JOBS"
+    sql "$db" "SELECT '  not done: job ' || id || ' ' || state || ' after ' || attempt || ' attempts: ' || coalesce(last_error, '')
+               FROM jobs WHERE state <> 'done'"
     results=$(sql "$db" "SELECT count(*) FROM results")
     distinct=$(sql "$db" "SELECT count(DISTINCT job_id) FROM results")
     metrics=$(sql "$db" "SELECT count(*) FROM job_metrics")
@@ -180,55 +185,98 @@ check_exactly_once "$DB1" "$STORE1" "scenario 1"
 
 # MARK: - Scenario 2: two daemons on one database
 
-echo "== scenario 2: two focus daemons on one database and store ($JOBS jobs)"
-DB2="$WORK/s2/queue.sqlite"
-STORE2="$WORK/s2/store"
-prepare_db "$DB2"
-submit_batch "$DB2"
-started=$SECONDS
-"$FOCUS" daemon --db "$DB2" --store "$STORE2" --lease-seconds 5 2>"$WORK/s2/daemon1.log" &
-d1=$!
-"$FOCUS" daemon --db "$DB2" --store "$STORE2" --lease-seconds 5 2>"$WORK/s2/daemon2.log" &
-d2=$!
-PIDS=("$d1" "$d2")
-sleep 1
-for pid in "$d1" "$d2"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+scenario_two() {
+    echo "== scenario 2: two focus daemons on one database and store ($JOBS jobs)"
+    local db="$WORK/s2/queue.sqlite" store="$WORK/s2/store" started=$SECONDS d1 d2 pid status
+    prepare_db "$db"
+    submit_batch "$db"
+    "$FOCUS" daemon --db "$db" --store "$store" --lease-seconds 5 2>"$WORK/s2/daemon1.log" &
+    d1=$!
+    "$FOCUS" daemon --db "$db" --store "$store" --lease-seconds 5 2>"$WORK/s2/daemon2.log" &
+    d2=$!
+    PIDS=("$d1" "$d2")
+    sleep 1
+    for pid in "$d1" "$d2"; do
+        kill -0 "$pid" 2>/dev/null && continue
         wait "$pid"
         status=$?
+        kill -TERM "$d1" "$d2" 2>/dev/null
+        wait
+        PIDS=()
         if [[ $status == 75 ]]; then
             # The daemon holds the run lock: one worker per database through the command line.
             echo "  skipped: daemon $pid exited 75 (another instance holds the lock); two daemons cannot share a database"
-            kill -TERM "$d1" "$d2" 2>/dev/null
-            wait
-            PIDS=()
-            [[ $FAILURES == 0 ]] && { echo "kill9: all checks passed"; exit 0; }
-            echo "kill9: $FAILURES check(s) failed"; exit 1
+        else
+            fail "daemon $pid exited $status at start (see $WORK/s2)"
         fi
-        fail "daemon $pid exited $status at start (see $WORK/s2)"
+        return
+    done
+    while [[ $(unfinished "$db") != 0 && $((SECONDS - started)) -lt 180 ]]; do sleep 0.5; done
+    local drained=$((SECONDS - started))
+    local per_worker
+    per_worker=$(sql "$db" "SELECT count(*) FROM jobs GROUP BY lease_owner ORDER BY 1 DESC" | tr '\n' ' ')
+    kill -TERM "$d1" "$d2"
+    for pid in "$d1" "$d2"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            fail "daemon $pid still running 5 s after SIGTERM"
+            kill -9 "$pid"
+        fi
+        wait "$pid"
+        status=$?
+        [[ $status == 0 ]] || fail "daemon $pid exited $status after SIGTERM"
+    done
+    PIDS=()
+    local twice
+    twice=$(sql "$db" "SELECT count(*) FROM jobs WHERE attempt <> 1")
+    [[ $twice == 0 ]] || fail "scenario 2: $twice jobs were claimed more than once"
+    echo "  drained in ${drained} s; jobs per daemon: $per_worker; jobs claimed twice: $twice"
+    [[ $(echo "$per_worker" | wc -w) == 2 ]] || echo "  note: only one daemon took jobs"
+    check_exactly_once "$db" "$store" "scenario 2"
+}
+
+# MARK: - Scenario 3: prefill killed while it writes the store
+
+scenario_three() {
+    local store="$WORK/s3/store" docs=12 kills=0 finished=0 d verify gc
+    echo "== scenario 3: focus prefill killed with SIGKILL while it writes the store ($docs documents)"
+    mkdir -p "$WORK/s3"
+    for d in $(seq "$docs"); do
+        python3 -c "import sys; print(' '.join(f'Entry {i}: the clerk {sys.argv[1]} counted {i * 7} boats.' for i in range(90)))" \
+            "$d" >"$WORK/s3/doc$d.txt"
+    done
+    for d in $(seq "$docs"); do
+        "$FOCUS" prefill --model "$WORK/model" --store "$store" --document "$WORK/s3/doc$d.txt" \
+            >/dev/null 2>>"$WORK/s3/prefill.log" &
+        PIDS=("$!")
+        sleep "$(printf '0.%02d' $((RANDOM % 56 + 5)))"
+        if kill -9 "${PIDS[0]}" 2>/dev/null; then kills=$((kills + 1)); else finished=$((finished + 1)); fi
+        wait "${PIDS[0]}" 2>/dev/null
+        PIDS=()
+    done
+    if ! verify=$("$FOCUS" store verify --store "$store" 2>&1); then
+        fail "scenario 3: store verify after kills: $verify"
     fi
-done
-while [[ $(unfinished "$DB2") != 0 && $((SECONDS - started)) -lt 180 ]]; do sleep 0.5; done
-drained=$((SECONDS - started))
-per_worker=$(sql "$DB2" "SELECT count(*) FROM jobs GROUP BY lease_owner ORDER BY 1 DESC" | tr '\n' ' ')
-kill -TERM "$d1" "$d2"
-for pid in "$d1" "$d2"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        fail "daemon $pid still running 5 s after SIGTERM"
-        kill -9 "$pid"
-    fi
-    wait "$pid"
-    status=$?
-    [[ $status == 0 ]] || fail "daemon $pid exited $status after SIGTERM"
-done
-PIDS=()
-twice=$(sql "$DB2" "SELECT count(*) FROM jobs WHERE attempt <> 1")
-[[ $twice == 0 ]] || fail "scenario 2: $twice jobs were claimed more than once"
-workers=$(echo "$per_worker" | wc -w)
-echo "  drained in ${drained} s; jobs per daemon: $per_worker; jobs claimed twice: $twice"
-[[ $workers == 2 ]] || echo "  note: only $workers daemon took jobs"
-check_exactly_once "$DB2" "$STORE2" "scenario 2"
+    gc=$("$FOCUS" store gc --store "$store" 2>&1) || fail "scenario 3: store gc: $gc"
+    echo "  $kills prefills killed, $finished finished; verify: $verify"
+    echo "  gc: $gc"
+    local hits=0 misses=0 out
+    for d in $(seq "$docs"); do
+        if ! out=$("$FOCUS" prefill --model "$WORK/model" --store "$store" --document "$WORK/s3/doc$d.txt" 2>&1); then
+            fail "scenario 3: prefill of doc$d after the kills: $out"
+            continue
+        fi
+        if [[ $out == *'"store_hit":true'* ]]; then hits=$((hits + 1)); else misses=$((misses + 1)); fi
+    done
+    verify=$("$FOCUS" store verify --store "$store" 2>&1) || fail "scenario 3: final store verify: $verify"
+    local entries
+    entries=$(("$("$FOCUS" store ls --store "$store" | wc -l)" - 1))
+    [[ $entries == "$docs" ]] || fail "scenario 3: $entries store entries, expected $docs"
+    echo "  uninterrupted prefills: $hits store hits (kept from before the kills), $misses rewritten; $entries entries; verify: $verify"
+}
+
+scenario_two
+scenario_three
 
 if [[ $FAILURES == 0 ]]; then
     echo "kill9: all checks passed"
