@@ -238,28 +238,39 @@ scenario_two() {
 # MARK: - Scenario 3: prefill killed while it writes the store
 
 scenario_three() {
-    local store="$WORK/s3/store" docs=12 kills=0 finished=0 d verify gc
+    local store="$WORK/s3/store" docs=12 kills=0 finished=0 midwrite=0 d verify gc
     echo "== scenario 3: focus prefill killed with SIGKILL while it writes the store ($docs documents)"
     mkdir -p "$WORK/s3"
-    for d in $(seq "$docs"); do
-        python3 -c "import sys; print(' '.join(f'Entry {i}: the clerk {sys.argv[1]} counted {i * 7} boats.' for i in range(90)))" \
+    for d in $(seq 0 "$docs"); do
+        python3 -c "import sys; print(' '.join(f'Entry {i}: the clerk {sys.argv[1]} counted {i * 7} boats.' for i in range(60)))" \
             "$d" >"$WORK/s3/doc$d.txt"
     done
+    # One uninterrupted prefill (document 0, in another store) times a whole prefill: kills then land
+    # between 30% and 110% of it, mostly while the entry is computed and written.
+    local t0 t1 whole_ms
+    t0=$(date +%s%N)
+    "$FOCUS" prefill --model "$WORK/model" --store "$WORK/s3/calibration" --document "$WORK/s3/doc0.txt" >/dev/null \
+        || fail "scenario 3: calibration prefill failed"
+    t1=$(date +%s%N)
+    whole_ms=$(((t1 - t0) / 1000000))
     for d in $(seq "$docs"); do
         "$FOCUS" prefill --model "$WORK/model" --store "$store" --document "$WORK/s3/doc$d.txt" \
             >/dev/null 2>>"$WORK/s3/prefill.log" &
         PIDS=("$!")
-        sleep "$(printf '0.%02d' $((RANDOM % 56 + 5)))"
+        local delay_ms=$((whole_ms * (30 + RANDOM % 81) / 100))
+        sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         if kill -9 "${PIDS[0]}" 2>/dev/null; then kills=$((kills + 1)); else finished=$((finished + 1)); fi
         wait "${PIDS[0]}" 2>/dev/null
         PIDS=()
     done
+    midwrite=$(find "$store" -maxdepth 1 -name 'tmp-*' | wc -l)
+    echo "  one prefill takes ${whole_ms} ms; $kills killed, $finished finished; $midwrite unfinished entries (tmp-*) left"
     if ! verify=$("$FOCUS" store verify --store "$store" 2>&1); then
         fail "scenario 3: store verify after kills: $verify"
     fi
     gc=$("$FOCUS" store gc --store "$store" 2>&1) || fail "scenario 3: store gc: $gc"
-    echo "  $kills prefills killed, $finished finished; verify: $verify"
-    echo "  gc: $gc"
+    echo "  verify after the kills: $verify"
+    echo "  gc: $gc ($(find "$store" -maxdepth 1 -name 'tmp-*' | wc -l) tmp-* left: gc removes them once 60 s old)"
     local hits=0 misses=0 out
     for d in $(seq "$docs"); do
         if ! out=$("$FOCUS" prefill --model "$WORK/model" --store "$store" --document "$WORK/s3/doc$d.txt" 2>&1); then
