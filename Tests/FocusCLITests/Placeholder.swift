@@ -1,5 +1,0 @@
-import Testing
-
-@Test func cliTargetBuilds() {
-    #expect(Bool(true))
-}
