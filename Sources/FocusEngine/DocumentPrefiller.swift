@@ -108,7 +108,11 @@ public struct DocumentPrefiller {
 
     /// Opens the stored KV of `documentIDs`, computing and storing it first on a miss. Two
     /// processes asking for the same missing document compute it once.
-    public func prefill(documentIDs: [Int32], options: PrefillOptions) throws -> (StoredDocument, PrefillReport) {
+    /// - Parameter heartbeat: called after every layer; throwing abandons the prefill, leaving
+    ///   the store as it was.
+    public func prefill(
+        documentIDs: [Int32], options: PrefillOptions, heartbeat: (() throws -> Void)? = nil
+    ) throws -> (StoredDocument, PrefillReport) {
         guard let store else { throw EngineError.store("no document store to prefill into") }
         try options.validate()
         guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
@@ -116,7 +120,7 @@ public struct DocumentPrefiller {
         let started = monotonicClock()
         let (document, hit) = try store.withPrefillLock(key) { () throws -> (StoredDocument, Bool) in
             if let existing = try store.open(key) { return (existing, true) }
-            return (try compute(key: key, documentIDs: documentIDs, options: options), false)
+            return (try compute(key: key, documentIDs: documentIDs, options: options, heartbeat: heartbeat), false)
         }
         let manifest = document.manifest
         let report = PrefillReport(
@@ -126,7 +130,9 @@ public struct DocumentPrefiller {
         return (document, report)
     }
 
-    private func compute(key: StoreKey, documentIDs: [Int32], options: PrefillOptions) throws -> StoredDocument {
+    private func compute(
+        key: StoreKey, documentIDs: [Int32], options: PrefillOptions, heartbeat: (() throws -> Void)?
+    ) throws -> StoredDocument {
         let model = loaded.model
         let c = model.configuration
         let (tokens, chunks) = storedTokens(documentIDs: documentIDs, options: options)
@@ -161,6 +167,7 @@ public struct DocumentPrefiller {
                     values: UnsafeBufferPointer(start: values, count: tokens.count * c.kvDimension))
                 let masses = Array(UnsafeBufferPointer(start: mass, count: tokens.count))
                 sinks.append(topRows(masses, count: min(options.sinkCount, tokens.count)))
+                try heartbeat?()
             }
             try writer.setSinks(sinks)
         }

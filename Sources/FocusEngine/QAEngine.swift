@@ -13,6 +13,9 @@ public struct QARequest: Sendable {
     public var reuseExactDocumentKV = false
     /// Vanilla decoding: stop after this many steps (timing runs that are extrapolated).
     public var vanillaStepLimit: Int?
+    /// Called at every prefill layer and decoding step: a worker extends its lease here, and a
+    /// throw (lease lost, stop requested) abandons the question.
+    public var heartbeat: (@Sendable () throws -> Void)?
 
     public init(document: String, question: String, parameters: DecodingParameters, prefill: PrefillOptions = PrefillOptions()) {
         self.document = document
@@ -89,9 +92,12 @@ public final class QAEngine: @unchecked Sendable {
             var decoder = VanillaDecoder(
                 model: loaded.model, extraStopTokens: stops, reuseExactDocumentKV: request.reuseExactDocumentKV)
             decoder.stepLimit = request.vanillaStepLimit
+            decoder.onStep = request.heartbeat
             result = try decoder.decode(prompt, parameters: parameters)
         case .cached, .focus:
-            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops).decode(prompt, parameters: parameters)
+            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
+            decoder.onStep = request.heartbeat
+            result = try decoder.decode(prompt, parameters: parameters)
         case .stored, .storedRefresh:
             guard let store else { throw EngineError.store("mode \(parameters.mode.rawValue) needs a document store") }
             parameters.focus.blockSize = request.prefill.blockSize
@@ -99,9 +105,10 @@ public final class QAEngine: @unchecked Sendable {
             while true {
                 do {
                     let (source, report, storedPrompt) = try storedSource(
-                        store: store, prompt: prompt, options: request.prefill)
+                        store: store, prompt: prompt, options: request.prefill, heartbeat: request.heartbeat)
                     prefillReport = report
-                    result = try decodeStored(storedPrompt, source: source, parameters: parameters)
+                    result = try decodeStored(
+                        storedPrompt, source: source, parameters: parameters, heartbeat: request.heartbeat)
                     break
                 } catch let error as StoreError {
                     guard error.isCorruption, attempt == 0, let key = recent?.key else { throw error }
@@ -128,7 +135,7 @@ public final class QAEngine: @unchecked Sendable {
     /// The stored KV of the prompt's document (prefilled on a miss) and the prompt over the rows
     /// the store holds (chunk anchors included).
     private func storedSource(
-        store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions
+        store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions, heartbeat: (() throws -> Void)?
     ) throws -> (StoredDocumentKV, PrefillReport, DecodingPrompt) {
         let prefiller = DocumentPrefiller(loaded: loaded, store: store)
         let documentIDs = Array(prompt.tokens[..<prompt.documentLength])
@@ -143,7 +150,7 @@ public final class QAEngine: @unchecked Sendable {
                 exactForQuestions: manifest.exactForQuestions)
             return (recent.source, report, storedPrompt)
         }
-        let (document, report) = try prefiller.prefill(documentIDs: documentIDs, options: options)
+        let (document, report) = try prefiller.prefill(documentIDs: documentIDs, options: options, heartbeat: heartbeat)
         let source = StoredDocumentKV(document: document)
         recent?.source.document.close()
         recent = (key, source)
@@ -151,23 +158,26 @@ public final class QAEngine: @unchecked Sendable {
     }
 
     private func decodeStored(
-        _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters
+        _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters,
+        heartbeat: (() throws -> Void)?
     ) throws -> DecodingResult {
         let stops = loaded.stopTokens
         let bytesBefore = source.bytesRead
         let secondsBefore = source.readSeconds
         var result: DecodingResult
         if parameters.mode == .stored {
-            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
-                .decode(prompt, parameters: parameters)
+            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
+            decoder.onStep = heartbeat
+            result = try decoder.decode(prompt, parameters: parameters)
         } else {
             let (rows, probe) = try selectDocumentRows(
                 model: loaded.model, prompt: prompt, document: source, parameters: parameters)
             var refreshed = parameters
             refreshed.mode = .cached
             refreshed.refresh = .full
-            result = try BlockDecoder(model: loaded.model, extraStopTokens: stops)
-                .decode(prompt.keeping(documentRows: rows), parameters: refreshed)
+            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
+            decoder.onStep = heartbeat
+            result = try decoder.decode(prompt.keeping(documentRows: rows), parameters: refreshed)
             result.forwardPasses += probe.forwardPasses
             result.attendedRows += probe.attendedRows
             result.availableRows += probe.availableRows

@@ -43,7 +43,7 @@ public final class JobQueue {
     // MARK: - Documents
 
     /// Registers a document by content hash and returns its id; a document with the
-    /// same SHA-256 returns the existing id (and gains `tokenCount` if it had none).
+    /// same SHA-256 returns the existing id, takes the new path, and gains `tokenCount` if it had none.
     @discardableResult
     public func registerDocument(_ document: NewDocument) throws -> Int64 {
         let sha = document.sha256.lowercased()
@@ -57,6 +57,8 @@ public final class JobQueue {
         return try database.write {
             if let row = try database.fetchOne(
                 "SELECT id FROM documents WHERE sha256 = ?", [sha]), let id = row.int64("id") {
+                // The latest submission's path is the one most likely to still exist.
+                try database.execute("UPDATE documents SET path = ? WHERE id = ? AND path <> ?", [document.path, id, document.path])
                 if let tokens = document.tokenCount {
                     try database.execute(
                         "UPDATE documents SET token_count = ? WHERE id = ? AND token_count IS NULL",

@@ -48,9 +48,14 @@ public final class StopFlag: @unchecked Sendable {
     /// flag watching signals sees any of the signals installed by any of them.
     public func stopOnSignals(_ signals: [Int32]) {
         signalStopWord.pointee = 0
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
         for number in signals {
             signal(number) { _ in signalStopWord.pointee = 1 }
+            sigaddset(&unblocked, number)
         }
+        // A parent may have started us with these signals blocked; they must reach the handler.
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         lock.lock()
         watchesSignals = true
         lock.unlock()

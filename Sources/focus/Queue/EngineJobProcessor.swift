@@ -2,6 +2,12 @@ import FocusEngine
 import FocusQueue
 import Foundation
 
+/// Carries the worker's heartbeat into the engine for the duration of one job.
+private final class HeartbeatBox: @unchecked Sendable {
+    let call: () throws -> Void
+    init(_ call: @escaping () throws -> Void) { self.call = call }
+}
+
 /// A job's input cannot be used: the job fails at once, with this reason, and is not retried.
 struct BadJobInput: PermanentJobError, CustomStringConvertible {
     let description: String
@@ -30,11 +36,16 @@ final class EngineJobProcessor: JobProcessor {
         try heartbeat()
         let engine = try self.engine(for: job.modelDir)
         try heartbeat()
-        let request = QARequest(
-            document: text, question: job.question, parameters: settings.decoding, prefill: settings.prefillOptions)
         let answer: QAAnswer
         do {
-            answer = try engine.answer(request)
+            answer = try withoutActuallyEscaping(heartbeat) { beat in
+                var request = QARequest(
+                    document: text, question: job.question, parameters: settings.decoding,
+                    prefill: settings.prefillOptions)
+                let box = HeartbeatBox(beat)
+                request.heartbeat = { try box.call() }
+                return try engine.answer(request)
+            }
         } catch let error as DecodingError {
             throw BadJobInput(description: "\(error)")
         } catch let error as EngineError {

@@ -47,12 +47,18 @@ struct RunCommand: ParsableCommand {
             }
             defer { lock.unlock() }
             let report = try runWorker(
-                queue: queue, store: store,
+                queue: queue, store: store, quiet: !verbose,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: drain, maxJobs: maxJobs, maxTime: maxTime,
                                        stopBehavior: .releaseCurrent))
             if verbose || report.failed + report.dead > 0 {
+                let counts: [String: Any] = [
+                    "done": report.completed, "retried": report.retried, "failed": report.failed,
+                    "dead": report.dead, "released": report.released,
+                ]
                 printError(
-                    "focus run: \(report.completed) done, \(report.retried) retried, \(report.failed) failed, \(report.dead) dead, \(report.released) released")
+                    queue.logFormat == .json
+                        ? jsonLine(counts.merging(["message": "focus run summary"]) { $1 })
+                        : "focus run: \(report.completed) done, \(report.retried) retried, \(report.failed) failed, \(report.dead) dead, \(report.released) released")
             }
         }
     }
@@ -73,14 +79,20 @@ struct DaemonCommand: ParsableCommand {
     func run() throws {
         try withQueueExitCodes {
             _ = try runWorker(
-                queue: queue, store: store,
+                queue: queue, store: store, quiet: false,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent))
         }
     }
 }
 
 /// Runs a worker with the engine as its processor until its options say stop.
-func runWorker(queue options: QueueOptions, store: StoreOptions, options worker: WorkerOptions) throws -> WorkerReport {
+///
+/// Several workers (daemons, drains) may share a database: leases and fenced completion keep
+/// each job to one worker. `focus run` alone takes the run lock, so that overlapping cron runs
+/// exit 75 instead of piling up. A `quiet` worker logs only warnings (cron mails any output).
+func runWorker(
+    queue options: QueueOptions, store: StoreOptions, quiet: Bool, options worker: WorkerOptions
+) throws -> WorkerReport {
     let jobQueue = try options.open()
     let processor = EngineJobProcessor(storeDirectory: store.directory, storeBudget: store.storeBudget)
     let stop = StopFlag()
@@ -88,7 +100,7 @@ func runWorker(queue options: QueueOptions, store: StoreOptions, options worker:
     var logger = Logger(label: "focus.worker") { label -> LogHandler in
         options.logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
     }
-    logger.logLevel = .info
+    logger.logLevel = quiet ? .warning : .info
     let runner = Worker(queue: jobQueue, processor: processor, options: worker, stopFlag: stop, logger: logger)
     do {
         return try runner.run()
