@@ -18,7 +18,8 @@ class CurriculumStream(IterableDataset):
     """Yields ready batches (lists of examples); the phase is read from a shared value."""
 
     def __init__(self, tokenizer_path, split, seed, phase_value, max_phase,
-                 tokens_per_batch=TOKENS_PER_BATCH, answer_space=False):
+                 tokens_per_batch=TOKENS_PER_BATCH, answer_space=False, qtypes=None):
+        self.qtypes = qtypes
         self.tokens_per_batch = tokens_per_batch
         self.answer_space = answer_space
         self.tokenizer_path = tokenizer_path
@@ -46,8 +47,9 @@ class CurriculumStream(IterableDataset):
             batch = []
             while len(batch) < n_ex:
                 n_q = 1 if target < 400 else rng.randint(2, 4)
+                qt = [rng.choice(self.qtypes) for _ in range(n_q)] if self.qtypes else None
                 doc = G.make_document(rng, pools, self.split, target, n_q, tok,
-                                      edge_share=0.2, lo_frac=0.8)
+                                      edge_share=0.2, lo_frac=0.8, qtypes=qt)
                 d_ids = codec.document(doc["ids"])
                 # long documents serve several questions (as separate examples)
                 qs = doc["questions"] if target >= 4000 else doc["questions"][:1]

@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--size", default="256,6,8,768", help="d_model,n_layers,n_heads,mlp")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--qtypes", default=None, help="restrict question types (comma list)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -103,7 +104,8 @@ def main():
     phase = D.shared_phase()
     phase.value = args.start_phase
     stream = D.CurriculumStream(args.tokenizer, "train", args.seed, phase, args.max_phase,
-                                 args.batch_tokens, args.answer_space)
+                                 args.batch_tokens, args.answer_space,
+                                 args.qtypes.split(",") if args.qtypes else None)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                         persistent_workers=True, multiprocessing_context="fork")
     fracs = [float(x) for x in args.phase_fracs.split(",")]
