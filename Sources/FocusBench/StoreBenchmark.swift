@@ -1,0 +1,205 @@
+import FocusEngine
+import Foundation
+
+/// The document store on the default model's real KV: compression of each number format, the
+/// speed of reading an entry back, the time a second question saves, and the peak memory of a
+/// prefill against the document's length.
+struct StoreBenchmark: BenchmarkSuite {
+    let name = "store"
+    let title = "Document store: compression, read speed, second question, prefill memory"
+
+    /// Decoded f32 KV per second and core that reading an entry should reach.
+    static let readTarget = 1.0
+    /// First question (prefill) over second question (stored KV) at the longest length.
+    static let secondQuestionTarget = 20.0
+    /// The embedded model whose KV is measured.
+    static let modelPath = "models/focus-qa-small"
+
+    var childCommands: [String: ([String]) throws -> JSONValue] {
+        [StoreQuestionBenchmark.childCommand: StoreQuestionBenchmark.child]
+    }
+
+    /// One number format's entry of the same document.
+    struct FormatRun {
+        var format: KVNumberFormat
+        var tokens: Int
+        var layers: Int
+        var kvDim: Int
+        var prefillSeconds: Double
+        var compressedBytes: Int64
+        var decodedBytes: Int64
+        var diskBytes: Int64
+        /// Best of 3 reads of every layer with `readLayer`, one thread.
+        var read: Timing
+
+        var ratio: Double { Double(decodedBytes) / Double(compressedBytes) }
+        var diskRatio: Double { Double(decodedBytes) / Double(diskBytes) }
+        /// Decoded f32 bytes per second, in GB/s.
+        var readGBPerSecond: Double { Double(decodedBytes) / 1e9 / read.wall }
+    }
+
+    func run(_ context: BenchmarkContext) throws -> SuiteResult {
+        let modelDirectory = context.repositoryRoot.appendingPathComponent(Self.modelPath)
+        let formatSet = context.quick ? "test-2k" : "test-8k"
+        let formats = try measureFormats(modelDirectory: modelDirectory, set: formatSet, context: context)
+        let lengths = context.quick ? ["test-2k"] : ["test-2k", "test-8k", "test-32k"]
+        var questions: [StoreQuestionBenchmark.Result] = []
+        for set in lengths {
+            let store = try temporaryDirectory("questions-\(set)")
+            defer { try? FileManager.default.removeItem(at: store) }
+            context.log("store: \(set), first question (prefill) and second question (stored) in a child process")
+            let file = context.repositoryRoot.appendingPathComponent("jobs/eval/\(set).jsonl")
+            let report = try context.runChild(
+                StoreQuestionBenchmark.childCommand, arguments: [modelDirectory.path, file.path, store.path])
+            let result = try StoreQuestionBenchmark.Result(set: set, report: report)
+            context.log(
+                "store \(set): \(result.tokens) tokens, first \(Format.number(result.firstSeconds)) s, second \(Format.number(result.secondSeconds)) s, "
+                    + "peak \(Format.bytes(result.firstPeak)) / \(Format.bytes(result.secondPeak))")
+            questions.append(result)
+        }
+        return SuiteResult(
+            tables: [
+                targetTable(formats: formats, questions: questions),
+                formatTable(formats, set: formatSet),
+                StoreQuestionBenchmark.questionTable(questions),
+                StoreQuestionBenchmark.memoryTable(questions),
+            ],
+            values: [
+                "formats": .array(formats.map(value)),
+                "questions": .array(questions.map(\.json)),
+                "read_target_gb_per_second": .number(Self.readTarget),
+                "second_question_target_ratio": .number(Self.secondQuestionTarget),
+            ])
+    }
+
+    // MARK: - Formats and reads
+
+    /// Prefills the first document of `set` into a new store in each number format, and times
+    /// reading every layer back.
+    private func measureFormats(modelDirectory: URL, set: String, context: BenchmarkContext) throws -> [FormatRun] {
+        let loaded = try LoadedModel(directory: modelDirectory)
+        let example = try EvaluationDocuments.load(set, context: context)[0]
+        let prompt = try QAEngine(loaded: loaded, store: nil).prompt(document: example.document, question: example.question)
+        let documentIDs = Array(prompt.tokens[..<prompt.documentLength])
+        var runs: [FormatRun] = []
+        for format in [KVNumberFormat.f32, .f16, .int8] {
+            let directory = try temporaryDirectory("format-\(format.rawValue)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var options = PrefillOptions()
+            options.numberFormat = format
+            let store = try DocumentStore(directory: directory)
+            let (document, report) = try DocumentPrefiller(loaded: loaded, store: store)
+                .prefill(documentIDs: documentIDs, options: options)
+            defer { document.close() }
+            let manifest = document.manifest
+            let read = try readAll(document)
+            let run = FormatRun(
+                format: format, tokens: manifest.tokenCount, layers: manifest.layers, kvDim: manifest.kvDim,
+                prefillSeconds: report.seconds, compressedBytes: manifest.compressedBytes,
+                decodedBytes: manifest.decodedBytes, diskBytes: try Self.bytesOnDisk(document.path), read: read)
+            context.log(
+                "store \(format.rawValue): \(run.tokens) tokens prefilled in \(Format.number(run.prefillSeconds)) s, "
+                    + "ratio \(Format.number(run.ratio))×, read \(Format.number(run.readGBPerSecond)) GB/s")
+            runs.append(run)
+        }
+        return runs
+    }
+
+    /// Best of 3 decodes of every layer of `document` into f32 buffers, on this thread.
+    private func readAll(_ document: StoredDocument) throws -> Timing {
+        let count = document.manifest.tokenCount * document.manifest.kvDim
+        let keys = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer {
+            keys.deallocate()
+            values.deallocate()
+        }
+        var failure: Error?
+        let timing = Timing.best(of: 3) {
+            do {
+                for layer in 0..<document.manifest.layers {
+                    _ = try document.readLayer(layer: layer, keys: keys, values: values)
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return timing
+    }
+
+    /// Sum of the sizes of the files under `path` (the entry's blocks, keys and manifest).
+    static func bytesOnDisk(_ path: String) throws -> Int64 {
+        let manager = FileManager.default
+        var total: Int64 = 0
+        for name in try manager.subpathsOfDirectory(atPath: path) {
+            let attributes = try manager.attributesOfItem(atPath: path + "/" + name)
+            if attributes[.type] as? FileAttributeType == .typeRegular {
+                total += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            }
+        }
+        return total
+    }
+
+    private func temporaryDirectory(_ label: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("focus-bench-store-\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    // MARK: - Tables
+
+    private func targetTable(formats: [FormatRun], questions: [StoreQuestionBenchmark.Result]) -> ResultTable {
+        var rows = formats.map { run in
+            [
+                "read \(run.format.rawValue) entry (\(run.tokens) tokens, all layers), 1 thread",
+                "\(Format.number(run.readGBPerSecond)) GB/s of f32 KV",
+                "≥ \(Format.number(Self.readTarget)) GB/s", Format.verdict(run.readGBPerSecond >= Self.readTarget),
+            ]
+        }
+        for run in formats {
+            rows.append([
+                "compression \(run.format.rawValue) vs f32 KV", "\(Format.number(run.ratio))× (\(Format.number(run.diskRatio))× counting every file)",
+                "—", "—",
+            ])
+        }
+        if let longest = questions.last {
+            rows.append([
+                "second question at \(longest.tokens) tokens (new engine, KV from disk)",
+                "\(Format.number(longest.firstSeconds)) s / \(Format.number(longest.secondSeconds)) s = \(Format.number(longest.ratio))×",
+                "≥ \(Format.number(Self.secondQuestionTarget))×", Format.verdict(longest.ratio >= Self.secondQuestionTarget),
+            ])
+        }
+        return ResultTable(title: "Targets", columns: ["Measurement", "Result", "Target", "Verdict"], rows: rows)
+    }
+
+    private func formatTable(_ runs: [FormatRun], set: String) -> ResultTable {
+        let shape = runs.first.map { "\($0.tokens) tokens, \($0.layers) layers, kv dim \($0.kvDim)" } ?? ""
+        return ResultTable(
+            title: "Number formats: first document of \(set) (\(shape)), focus-qa-small's real KV; reads from the page cache",
+            columns: [
+                "format", "prefill s", "f32 KV", "blocks", "ratio", "all files", "ratio (all files)", "read s (best of 3)",
+                "GB/s f32", "cores busy",
+            ],
+            rows: runs.map { run in
+                [
+                    run.format.rawValue, Format.number(run.prefillSeconds), Format.bytes(Int(run.decodedBytes)),
+                    Format.bytes(Int(run.compressedBytes)), Format.number(run.ratio) + "×", Format.bytes(Int(run.diskBytes)),
+                    Format.number(run.diskRatio) + "×", Format.number(run.read.wall), Format.number(run.readGBPerSecond),
+                    Format.number(run.read.coresUsed),
+                ]
+            })
+    }
+
+    private func value(_ run: FormatRun) -> JSONValue {
+        .object([
+            "format": .string(run.format.rawValue), "tokens": .number(Double(run.tokens)),
+            "layers": .number(Double(run.layers)), "kv_dim": .number(Double(run.kvDim)),
+            "prefill_seconds": .number(run.prefillSeconds), "decoded_f32_bytes": .number(Double(run.decodedBytes)),
+            "compressed_bytes": .number(Double(run.compressedBytes)), "disk_bytes": .number(Double(run.diskBytes)),
+            "compression_ratio": .number(run.ratio), "disk_ratio": .number(run.diskRatio),
+            "read_seconds": .number(run.read.wall), "read_gb_per_second": .number(run.readGBPerSecond),
+            "read_cores_busy": .number(run.read.coresUsed),
+        ])
+    }
+}
