@@ -1,6 +1,10 @@
 import FocusEngine
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Two different questions about one document in `stored` mode, in a fresh process: the first
 /// finds the store empty and prefills, the second comes from a new engine and reads the KV back
 /// from disk. The child also records the peak resident memory of each question.
@@ -93,46 +97,56 @@ enum StoreQuestionBenchmark {
         }
         let modelDirectory = URL(fileURLWithPath: arguments[0])
         let storeDirectory = URL(fileURLWithPath: arguments[2])
-        let (document, first, second) = try EvaluationDocuments.twoQuestions(
+        let (document, question1, question2) = try EvaluationDocuments.twoQuestions(
             EvaluationDocuments.load(url: URL(fileURLWithPath: arguments[1])))
 
-        let loaded = try LoadedModel(directory: modelDirectory)
-        let afterLoad = ProcessMemory.resident
-        var firstAnswer: QAAnswer?
-        do {
-            let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: storeDirectory))
-            firstAnswer = try engine.answer(request(document: document, question: first, loaded: loaded))
-        }
-        guard let firstAnswer, let firstReport = firstAnswer.prefill, !firstReport.storeHit else {
-            throw BenchmarkError.usage("the first question found its document already stored in \(storeDirectory.path)")
-        }
+        let first = try firstQuestion(
+            modelDirectory: modelDirectory, storeDirectory: storeDirectory, document: document, question: question1)
         let firstPeak = ProcessMemory.peakResident
+        ProcessMemory.returnFreedMemory()
         let reset = ProcessMemory.resetPeakResident()
         let atReset = ProcessMemory.resident
 
         let loadStart = Clock.now()
-        let secondLoaded = try LoadedModel(directory: modelDirectory)
+        let loaded = try LoadedModel(directory: modelDirectory)
         let secondLoadSeconds = Clock.now() - loadStart
-        let engine = QAEngine(loaded: secondLoaded, store: try DocumentStore(directory: storeDirectory))
-        let secondAnswer = try engine.answer(request(document: document, question: second, loaded: secondLoaded))
-        guard secondAnswer.prefill?.storeHit == true else {
+        let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: storeDirectory))
+        let second = try engine.answer(request(document: document, question: question2, loaded: loaded))
+        guard second.prefill?.storeHit == true else {
             throw BenchmarkError.usage("the second question did not find the document in \(storeDirectory.path)")
         }
+        var report = first
+        report["first_peak_resident_bytes"] = .number(Double(firstPeak))
+        report["peak_reset"] = .number(reset ? 1 : 0)
+        report["resident_at_reset_bytes"] = .number(Double(atReset))
+        report["second_load_seconds"] = .number(secondLoadSeconds)
+        report["second_seconds"] = .number(second.totalSeconds)
+        report["second_decode_seconds"] = .number(second.decoding.decodeSeconds)
+        report["second_kv_bytes_read"] = .number(Double(second.decoding.kvBytesRead))
+        report["second_kv_load_seconds"] = .number(second.decoding.kvLoadSeconds)
+        report["second_peak_resident_bytes"] = .number(Double(ProcessMemory.peakResident))
+        return .object(report)
+    }
+
+    /// The first question, with its own model, store and engine, all released on return.
+    private static func firstQuestion(
+        modelDirectory: URL, storeDirectory: URL, document: String, question: String
+    ) throws -> [String: JSONValue] {
+        let loaded = try LoadedModel(directory: modelDirectory)
+        let afterLoad = ProcessMemory.resident
+        let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: storeDirectory))
+        let answer = try engine.answer(request(document: document, question: question, loaded: loaded))
+        guard let prefill = answer.prefill, !prefill.storeHit else {
+            throw BenchmarkError.usage("the first question found its document already stored in \(storeDirectory.path)")
+        }
         let c = loaded.configuration
-        return .object([
-            "document_tokens": .number(Double(firstAnswer.documentTokens)), "layers": .number(Double(c.layerCount)),
+        return [
+            "document_tokens": .number(Double(answer.documentTokens)), "layers": .number(Double(c.layerCount)),
             "kv_dim": .number(Double(c.kvDimension)), "hidden_size": .number(Double(c.hiddenSize)),
             "resident_after_load_bytes": .number(Double(afterLoad)),
-            "first_seconds": .number(firstAnswer.totalSeconds), "first_prefill_seconds": .number(firstReport.seconds),
-            "first_decode_seconds": .number(firstAnswer.decoding.decodeSeconds),
-            "first_peak_resident_bytes": .number(Double(firstPeak)), "peak_reset": .number(reset ? 1 : 0),
-            "resident_at_reset_bytes": .number(Double(atReset)),
-            "second_load_seconds": .number(secondLoadSeconds), "second_seconds": .number(secondAnswer.totalSeconds),
-            "second_decode_seconds": .number(secondAnswer.decoding.decodeSeconds),
-            "second_kv_bytes_read": .number(Double(secondAnswer.decoding.kvBytesRead)),
-            "second_kv_load_seconds": .number(secondAnswer.decoding.kvLoadSeconds),
-            "second_peak_resident_bytes": .number(Double(ProcessMemory.peakResident)),
-        ])
+            "first_seconds": .number(answer.totalSeconds), "first_prefill_seconds": .number(prefill.seconds),
+            "first_decode_seconds": .number(answer.decoding.decodeSeconds),
+        ]
     }
 
     /// A `stored`-mode request with the command line's default decoding and prefill settings.
@@ -183,20 +197,28 @@ enum StoreQuestionBenchmark {
             rows.append([
                 "\(r.tokens)", Format.bytes(r.layerKVBytes), Format.bytes(r.modelKVBytes), Format.bytes(r.residentAfterLoad),
                 Format.bytes(r.firstPeak), Format.bytes(r.firstPeak - r.residentAfterLoad), slope,
-                r.peakReset ? Format.bytes(r.secondPeak) : "not reset",
+                Format.bytes(r.residentAtReset), r.peakReset ? Format.bytes(r.secondPeak) : "not reset",
             ])
         }
         return ResultTable(
             title: "Peak RSS (VmHWM) against document length, one child process per length; \(perToken)",
             columns: [
-                "tokens", "one layer's KV (f32)", "whole model's KV (f32)", "RSS after load", "peak, 1st question (prefill)",
-                "peak − RSS after load", "growth per added token", "peak, 2nd question alone",
+                "tokens", "one layer's KV (f32)", "whole model's KV (f32)", "RSS after load", "peak, 1st question (prefill, decode)",
+                "peak − RSS after load", "peak growth per added token", "RSS after 1st, freed", "peak, 2nd question alone",
             ],
             rows: rows)
     }
 }
 
 extension ProcessMemory {
+    /// Hands the allocator's free memory back to the system (glibc `malloc_trim`), so that the
+    /// resident set no longer counts what earlier work freed.
+    static func returnFreedMemory() {
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
+
     /// Resets this process's peak resident set (`VmHWM`) to its current size through
     /// `/proc/self/clear_refs`; false where the kernel refuses.
     static func resetPeakResident() -> Bool {
