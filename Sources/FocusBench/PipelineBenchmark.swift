@@ -92,12 +92,12 @@ struct PipelineBenchmark: BenchmarkSuite {
         for (index, text) in documents.enumerated() {
             try text.write(to: work.appendingPathComponent("document-\(index).txt"), atomically: true, encoding: .utf8)
         }
-        let lines = (0..<jobs).map { index -> String in
+        let lines = try (0..<jobs).map { index -> String in
             let object: [String: Any] = [
                 "document": "document-\(index % documents.count).txt",
                 "question": "Which place is named in sentence \(index)?", "key": "bench-\(index)",
             ]
-            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             return String(decoding: data, as: UTF8.self)
         }
         let batch = work.appendingPathComponent("batch.jsonl")
