@@ -201,7 +201,9 @@ struct PipelineBenchmark: BenchmarkSuite {
                 ],
                 [
                     "idle `focus daemon`, empty queue, \(Format.number(idle.window)) s",
-                    "\(String(format: "%.2f", idle.share * 100)) % of one core", "< \(Format.percent(Self.idleTarget))",
+                    "\(String(format: "%.2f", idle.share * 100)) % of one core (\(Int((idle.cpuSeconds * PipelineTools.clockTicks).rounded())) "
+                        + "clock ticks; one tick is \(String(format: "%.2f", 100 / PipelineTools.clockTicks / idle.window)) %)",
+                    "< \(Format.percent(Self.idleTarget))",
                     Format.verdict(idle.share < Self.idleTarget),
                 ],
                 [

@@ -127,6 +127,9 @@ enum PipelineTools {
         // Fields after the command name start at field 3 (state).
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) / clockTicks
     }
+
+    /// Clock ticks per second, the unit of `/proc/PID/stat` CPU times.
+    static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
 }
