@@ -26,6 +26,9 @@ extension BenchmarkSuite {
 enum BenchmarkRegistry {
     static let suites: [any BenchmarkSuite] = [
         RuntimeBenchmark(),
+        TokenizerBenchmark(),
+        StoreBenchmark(),
+        PipelineBenchmark(),
     ]
 }
 
