@@ -46,6 +46,7 @@ run: build
 	@$(BIN)/focus metrics --db $(DB)
 
 bench: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --product focus
 	$(SWIFT) build $(SWIFT_FLAGS) --product focus-bench
 	@mkdir -p bench-results
 	$(BIN)/focus-bench --out bench-results

@@ -107,23 +107,6 @@ struct Timing {
 
 // MARK: - Memory
 
-/// Fields of `/proc/self/status`.
-enum ProcessMemory {
-    /// Peak resident set (`VmHWM`) in bytes.
-    static var peakResident: Int { field("VmHWM") }
-    /// Current resident set (`VmRSS`) in bytes.
-    static var resident: Int { field("VmRSS") }
-
-    private static func field(_ name: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kilobytes * 1024
-        }
-        return 0
-    }
-}
-
 // MARK: - Machine
 
 /// Facts about the machine a run measured, written next to every result.

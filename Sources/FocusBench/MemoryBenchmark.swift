@@ -1,4 +1,4 @@
-import FocusModel
+import FocusEngine
 import Foundation
 
 /// Peak resident memory of a forward pass over a large bf16 checkpoint kept `.streamed`,
@@ -72,11 +72,11 @@ struct MemoryBenchmark {
         guard arguments.count == 3, let n = Int(arguments[1]), let rows = Int(arguments[2]), n > 0, rows > 0 else {
             throw BenchmarkError.usage("--child \(childCommand) MODEL_DIR TOKENS LOGIT_ROWS")
         }
-        let baseline = ProcessMemory.peakResident
+        let baseline = ProcessMemory.peakResidentBytes
         let loadStart = Clock.now()
         let model = try TransformerModel(directory: URL(fileURLWithPath: arguments[0]), residency: .streamed)
         let loadSeconds = Clock.now() - loadStart
-        let afterLoad = ProcessMemory.resident
+        let afterLoad = ProcessMemory.residentBytes
         let vocabulary = Int32(model.configuration.vocabularySize - 2)
         let tokens = (0..<n).map { Int32(($0 * 7919) % Int(vocabulary)) }
         let forwardStart = Clock.now()
@@ -88,7 +88,7 @@ struct MemoryBenchmark {
             "parameters": .number(Double(model.checkpoint.layout.parameterCount)),
             "baseline_peak_bytes": .number(Double(baseline)),
             "resident_after_load_bytes": .number(Double(afterLoad)),
-            "peak_resident_bytes": .number(Double(ProcessMemory.peakResident)),
+            "peak_resident_bytes": .number(Double(ProcessMemory.peakResidentBytes)),
             "load_seconds": .number(loadSeconds), "forward_seconds": .number(forwardSeconds),
             "logits_finite": .bool(logits.array.allSatisfy(\.isFinite)),
         ])

@@ -102,10 +102,10 @@ enum StoreQuestionBenchmark {
 
         let first = try firstQuestion(
             modelDirectory: modelDirectory, storeDirectory: storeDirectory, document: document, question: question1)
-        let firstPeak = ProcessMemory.peakResident
+        let firstPeak = ProcessMemory.peakResidentBytes
         ProcessMemory.returnFreedMemory()
         let reset = ProcessMemory.resetPeakResident()
-        let atReset = ProcessMemory.resident
+        let atReset = ProcessMemory.residentBytes
 
         let loadStart = Clock.now()
         let loaded = try LoadedModel(directory: modelDirectory)
@@ -124,7 +124,7 @@ enum StoreQuestionBenchmark {
         report["second_decode_seconds"] = .number(second.decoding.decodeSeconds)
         report["second_kv_bytes_read"] = .number(Double(second.decoding.kvBytesRead))
         report["second_kv_load_seconds"] = .number(second.decoding.kvLoadSeconds)
-        report["second_peak_resident_bytes"] = .number(Double(ProcessMemory.peakResident))
+        report["second_peak_resident_bytes"] = .number(Double(ProcessMemory.peakResidentBytes))
         return .object(report)
     }
 
@@ -133,7 +133,7 @@ enum StoreQuestionBenchmark {
         modelDirectory: URL, storeDirectory: URL, document: String, question: String
     ) throws -> [String: JSONValue] {
         let loaded = try LoadedModel(directory: modelDirectory)
-        let afterLoad = ProcessMemory.resident
+        let afterLoad = ProcessMemory.residentBytes
         let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: storeDirectory))
         let answer = try engine.answer(request(document: document, question: question, loaded: loaded))
         guard let prefill = answer.prefill, !prefill.storeHit else {

@@ -3,10 +3,10 @@ import Foundation
 /// Memory figures of the current process, read from `/proc/self/status`.
 public enum ProcessMemory {
     /// Peak resident set size (VmHWM) in bytes, or 0 where unavailable.
-    public static func peakResidentBytes() -> Int { field("VmHWM:") }
+    public static var peakResidentBytes: Int { field("VmHWM:") }
 
     /// Current resident set size (VmRSS) in bytes, or 0 where unavailable.
-    public static func residentBytes() -> Int { field("VmRSS:") }
+    public static var residentBytes: Int { field("VmRSS:") }
 
     private static func field(_ name: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

@@ -127,7 +127,7 @@ public final class QAEngine: @unchecked Sendable {
             text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
             documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
             corruptionsRepaired: repaired, totalSeconds: monotonicClock() - started,
-            peakResidentBytes: ProcessMemory.peakResidentBytes())
+            peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 
     // MARK: - Stored modes
