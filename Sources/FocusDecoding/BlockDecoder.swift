@@ -16,8 +16,9 @@ public struct BlockDecoder: DiffusionDecoder {
     /// Document KV to decode against instead of computing it (stored modes); its rows must be
     /// the prompt's first `documentLength` rows.
     public var documentSource: DocumentKVSource?
-    /// Called before every step; throwing stops decoding (a lost lease, a stop request).
-    public var onStep: (() throws -> Void)?
+    /// Called before every step with the number of steps taken so far; throwing stops decoding
+    /// (a lost lease, a stop request).
+    public var onStep: ((Int) throws -> Void)?
 
     public init(model: TransformerModel, extraStopTokens: [Int32] = [], documentSource: DocumentKVSource? = nil) {
         self.model = model
@@ -50,7 +51,7 @@ public struct BlockDecoder: DiffusionDecoder {
             let schedule = transferSchedule(masked: rows.count, steps: p.stepsPerBlock)
             var step = 0
             while case let masked = canvas.maskedRows(in: rows), !masked.isEmpty {
-                try onStep?()
+                try onStep?(result.steps)
                 let computed: [Int]
                 let logits: Matrix
                 if step == 0 || p.refreshEveryStep {

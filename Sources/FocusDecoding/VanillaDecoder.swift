@@ -15,8 +15,9 @@ public struct VanillaDecoder: DiffusionDecoder {
     /// Stop after this many steps (for timing a few steps of a run too long to finish, then
     /// extrapolating); the canvas is left partly masked.
     public var stepLimit: Int?
-    /// Called before every step; throwing stops decoding (a lost lease, a stop request).
-    public var onStep: (() throws -> Void)?
+    /// Called before every step with the number of steps taken so far; throwing stops decoding
+    /// (a lost lease, a stop request).
+    public var onStep: ((Int) throws -> Void)?
 
     public init(model: TransformerModel, extraStopTokens: [Int32] = [], reuseExactDocumentKV: Bool = false) {
         self.model = model
@@ -51,7 +52,7 @@ public struct VanillaDecoder: DiffusionDecoder {
             let schedule = transferSchedule(masked: rows.count, steps: p.stepsPerBlock)
             for count in schedule {
                 if let stepLimit, result.steps >= stepLimit { break blocks }
-                try onStep?()
+                try onStep?(result.steps)
                 let masked = canvas.maskedRows(in: rows)
                 if masked.isEmpty { break }
                 let logits: Matrix

@@ -108,10 +108,10 @@ public struct DocumentPrefiller {
 
     /// Opens the stored KV of `documentIDs`, computing and storing it first on a miss. Two
     /// processes asking for the same missing document compute it once.
-    /// - Parameter heartbeat: called after every layer; throwing abandons the prefill, leaving
-    ///   the store as it was.
+    /// - Parameter heartbeat: called after every layer with the layers done and their total;
+    ///   throwing abandons the prefill, leaving the store as it was.
     public func prefill(
-        documentIDs: [Int32], options: PrefillOptions, heartbeat: (() throws -> Void)? = nil
+        documentIDs: [Int32], options: PrefillOptions, heartbeat: ((Int, Int) throws -> Void)? = nil
     ) throws -> (StoredDocument, PrefillReport) {
         guard let store else { throw EngineError.store("no document store to prefill into") }
         try options.validate()
@@ -131,7 +131,7 @@ public struct DocumentPrefiller {
     }
 
     private func compute(
-        key: StoreKey, documentIDs: [Int32], options: PrefillOptions, heartbeat: (() throws -> Void)?
+        key: StoreKey, documentIDs: [Int32], options: PrefillOptions, heartbeat: ((Int, Int) throws -> Void)?
     ) throws -> StoredDocument {
         let model = loaded.model
         let c = model.configuration
@@ -167,7 +167,7 @@ public struct DocumentPrefiller {
                     values: UnsafeBufferPointer(start: values, count: tokens.count * c.kvDimension))
                 let masses = Array(UnsafeBufferPointer(start: mass, count: tokens.count))
                 sinks.append(topRows(masses, count: min(options.sinkCount, tokens.count)))
-                try heartbeat?()
+                try heartbeat?(layer + 1, c.layerCount)
             }
             try writer.setSinks(sinks)
         }

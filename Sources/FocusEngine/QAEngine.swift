@@ -13,9 +13,9 @@ public struct QARequest: Sendable {
     public var reuseExactDocumentKV = false
     /// Vanilla decoding: stop after this many steps (timing runs that are extrapolated).
     public var vanillaStepLimit: Int?
-    /// Called at every prefill layer and decoding step: a worker extends its lease here, and a
-    /// throw (lease lost, stop requested) abandons the question.
-    public var heartbeat: (@Sendable () throws -> Void)?
+    /// Called at every prefill layer and decoding step: a worker extends its lease here, a
+    /// terminal draws progress, and a throw (lease lost, stop requested) abandons the question.
+    public var heartbeat: (@Sendable (EngineProgress) throws -> Void)?
 
     public init(document: String, question: String, parameters: DecodingParameters, prefill: PrefillOptions = PrefillOptions()) {
         self.document = document
@@ -23,6 +23,15 @@ public struct QARequest: Sendable {
         self.parameters = parameters
         self.prefill = prefill
     }
+}
+
+/// Where a question stands, for leases and progress bars.
+public struct EngineProgress: Sendable {
+    public enum Phase: String, Sendable { case prefill, decode }
+    public var phase: Phase
+    /// Layers prefilled, or denoising steps taken (threshold decoding may finish early).
+    public var done: Int
+    public var total: Int
 }
 
 /// An answer and what it cost.
@@ -92,11 +101,11 @@ public final class QAEngine: @unchecked Sendable {
             var decoder = VanillaDecoder(
                 model: loaded.model, extraStopTokens: stops, reuseExactDocumentKV: request.reuseExactDocumentKV)
             decoder.stepLimit = request.vanillaStepLimit
-            decoder.onStep = request.heartbeat
+            decoder.onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
             result = try decoder.decode(prompt, parameters: parameters)
         case .cached, .focus:
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
-            decoder.onStep = request.heartbeat
+            decoder.onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
             result = try decoder.decode(prompt, parameters: parameters)
         case .stored, .storedRefresh:
             guard let store else { throw EngineError.store("mode \(parameters.mode.rawValue) needs a document store") }
@@ -130,12 +139,19 @@ public final class QAEngine: @unchecked Sendable {
             peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 
+    private static func stepReporter(
+        _ heartbeat: (@Sendable (EngineProgress) throws -> Void)?, total: Int
+    ) -> ((Int) throws -> Void)? {
+        heartbeat.map { beat in { try beat(EngineProgress(phase: .decode, done: $0, total: total)) } }
+    }
+
     // MARK: - Stored modes
 
     /// The stored KV of the prompt's document (prefilled on a miss) and the prompt over the rows
     /// the store holds (chunk anchors included).
     private func storedSource(
-        store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions, heartbeat: (() throws -> Void)?
+        store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions,
+        heartbeat: (@Sendable (EngineProgress) throws -> Void)?
     ) throws -> (StoredDocumentKV, PrefillReport, DecodingPrompt) {
         let prefiller = DocumentPrefiller(loaded: loaded, store: store)
         let documentIDs = Array(prompt.tokens[..<prompt.documentLength])
@@ -150,7 +166,9 @@ public final class QAEngine: @unchecked Sendable {
                 exactForQuestions: manifest.exactForQuestions)
             return (recent.source, report, storedPrompt)
         }
-        let (document, report) = try prefiller.prefill(documentIDs: documentIDs, options: options, heartbeat: heartbeat)
+        let (document, report) = try prefiller.prefill(
+            documentIDs: documentIDs, options: options,
+            heartbeat: heartbeat.map { beat in { try beat(EngineProgress(phase: .prefill, done: $0, total: $1)) } })
         let source = StoredDocumentKV(document: document)
         recent?.source.document.close()
         recent = (key, source)
@@ -159,15 +177,16 @@ public final class QAEngine: @unchecked Sendable {
 
     private func decodeStored(
         _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters,
-        heartbeat: (() throws -> Void)?
+        heartbeat: (@Sendable (EngineProgress) throws -> Void)?
     ) throws -> DecodingResult {
+        let onStep = Self.stepReporter(heartbeat, total: parameters.steps)
         let stops = loaded.stopTokens
         let bytesBefore = source.bytesRead
         let secondsBefore = source.readSeconds
         var result: DecodingResult
         if parameters.mode == .stored {
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
-            decoder.onStep = heartbeat
+            decoder.onStep = onStep
             result = try decoder.decode(prompt, parameters: parameters)
         } else {
             let (rows, probe) = try selectDocumentRows(
@@ -176,7 +195,7 @@ public final class QAEngine: @unchecked Sendable {
             refreshed.mode = .cached
             refreshed.refresh = .full
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
-            decoder.onStep = heartbeat
+            decoder.onStep = onStep
             result = try decoder.decode(prompt.keeping(documentRows: rows), parameters: refreshed)
             result.forwardPasses += probe.forwardPasses
             result.attendedRows += probe.attendedRows

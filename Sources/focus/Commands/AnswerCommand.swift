@@ -29,12 +29,15 @@ struct AnswerCommand: ParsableCommand {
             let loaded = try model.load()
             let parameters = try decoding.parameters(for: loaded)
             let engine = QAEngine(loaded: loaded, store: try store.open())
-            let request = QARequest(
+            var request = QARequest(
                 document: text, question: question, parameters: parameters,
                 prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+            let bar = TerminalProgress(label: "answer")
+            request.heartbeat = { bar?.show($0) }
             let answer: QAAnswer
             do {
                 answer = try engine.answer(request)
+                bar?.finish()
             } catch {
                 throw CLIError.badInput("\(error)")
             }

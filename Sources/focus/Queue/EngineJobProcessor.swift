@@ -43,7 +43,12 @@ final class EngineJobProcessor: JobProcessor {
                     document: text, question: job.question, parameters: settings.decoding,
                     prefill: settings.prefillOptions)
                 let box = HeartbeatBox(beat)
-                request.heartbeat = { try box.call() }
+                let bar = TerminalProgress(label: "job \(job.id)")
+                request.heartbeat = { progress in
+                    bar?.show(progress)
+                    try box.call()
+                }
+                defer { bar?.finish() }
                 return try engine.answer(request)
             }
         } catch let error as DecodingError {
