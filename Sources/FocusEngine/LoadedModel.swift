@@ -21,6 +21,16 @@ public enum EngineError: Error, CustomStringConvertible {
     }
 }
 
+extension ModelConfiguration {
+    /// `stored` where stored document KV is exact (block-causal models), `focus` for
+    /// bidirectional ones.
+    public var defaultDecodingMode: DecodingMode { promptAttention == .blockCausal ? .stored : .focus }
+
+    /// Block-causal models never need their document KV recomputed; bidirectional ones refresh
+    /// everything at each block, as Fast-dLLM does.
+    public var defaultCacheRefresh: CacheRefresh { promptAttention == .blockCausal ? .afterDocument : .full }
+}
+
 /// A model directory opened for question answering: weights, tokenizer, chat template, and the
 /// digests that identify them in document-store keys.
 public final class LoadedModel: @unchecked Sendable {
@@ -83,10 +93,21 @@ public final class LoadedModel: @unchecked Sendable {
         }
     }
 
-    /// The mode that answers best by default: `stored` where stored document KV is exact
-    /// (block-causal models), `focus` for bidirectional ones.
-    public var defaultMode: DecodingMode {
-        configuration.promptAttention == .blockCausal ? .stored : .focus
+    /// Validates a model directory as loading would — config, every weight header and shape,
+    /// tokenizer, and their fit — without widening or hashing the weights; for callers that
+    /// only queue work for the model, such as `focus submit`.
+    public static func check(directory: URL) throws -> ModelConfiguration {
+        do {
+            let checkpoint = try Checkpoint(directory: directory)
+            let tokenizer = try BPETokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json"))
+            let configuration = checkpoint.configuration
+            let modelType = configuration.family == .llada ? "llada" : "Dream"
+            let template = try chatTemplate(modelType: modelType, tokenizer: tokenizer)
+            try checkFit(tokenizer: tokenizer, template: template, configuration: configuration)
+            return configuration
+        } catch {
+            throw EngineError.model(directory: directory.path, underlying: error)
+        }
     }
 
     /// Stop tokens of the chat template besides the model's EOS.

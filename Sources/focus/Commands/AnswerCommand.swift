@@ -27,7 +27,7 @@ struct AnswerCommand: ParsableCommand {
         try withExitCodes {
             let text = try readText(document, what: "document")
             let loaded = try model.load()
-            let parameters = try decoding.parameters(for: loaded)
+            let parameters = try decoding.parameters(for: loaded.configuration)
             let engine = QAEngine(loaded: loaded, store: try store.open())
             var request = QARequest(
                 document: text, question: question, parameters: parameters,

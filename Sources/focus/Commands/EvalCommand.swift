@@ -34,7 +34,7 @@ struct EvalCommand: ParsableCommand {
             var examples = try EvaluationSet.read(set)
             if let limit { examples = Array(examples.prefix(limit)) }
             let loaded = try model.load()
-            let parameters = try decoding.parameters(for: loaded)
+            let parameters = try decoding.parameters(for: loaded.configuration)
             let engine = QAEngine(loaded: loaded, store: try store.open())
             var tally = EvaluationTally()
             for example in examples {

@@ -52,15 +52,15 @@ struct DecodingOptions: ParsableArguments {
     var scoring = FocusParameters().scoring
 
     /// The parameters, with the mode defaulting to what suits `model`.
-    func parameters(for model: LoadedModel) throws -> DecodingParameters {
-        var p = DecodingParameters(mode: mode ?? model.defaultMode)
+    func parameters(for model: ModelConfiguration) throws -> DecodingParameters {
+        var p = DecodingParameters(mode: mode ?? model.defaultDecodingMode)
         p.generationLength = genLength
         p.blockLength = blockLength
         p.steps = steps
         p.threshold = threshold > 0 ? threshold : nil
         p.temperature = temperature
         p.seed = seed
-        p.refresh = refresh ?? (model.configuration.promptAttention == .blockCausal ? .afterDocument : .full)
+        p.refresh = refresh ?? model.defaultCacheRefresh
         p.dualCache = dualCache
         p.focus.predictedCount = predicted
         p.focus.window = window

@@ -76,7 +76,7 @@ struct SubmitCommand: ParsableCommand {
     private func documentsAndSettings(_ entries: [BatchEntry]) throws
         -> [(entry: BatchEntry, document: NewDocument, modelDir: String, settings: JobSettings)]
     {
-        var models: [String: LoadedModel] = [:]
+        var models: [String: ModelConfiguration] = [:]
         return try entries.map { entry in
             let prefix = entry.line > 0 ? "\(batch!): line \(entry.line): " : ""
             let text: String
@@ -89,7 +89,7 @@ struct SubmitCommand: ParsableCommand {
             let modelDir = URL(fileURLWithPath: entry.model ?? model.directory.path).standardizedFileURL.path
             if models[modelDir] == nil {
                 do {
-                    models[modelDir] = try LoadedModel(directory: URL(fileURLWithPath: modelDir))
+                    models[modelDir] = try LoadedModel.check(directory: URL(fileURLWithPath: modelDir))
                 } catch {
                     throw CLIError.badInput(prefix + "\(error)")
                 }
