@@ -46,7 +46,7 @@ extension DiffusionDecoder {
     func check(_ prompt: DecodingPrompt, _ parameters: DecodingParameters, model: TransformerModel) throws {
         try parameters.validate()
         guard prompt.tokens.count > prompt.documentLength else { throw DecodingError.emptyQuestion }
-        let needed = prompt.tokens.count + parameters.generationLength
+        let needed = Int(prompt.positions.last ?? -1) + 1 + parameters.generationLength
         let limit = model.configuration.maxSequenceLength
         guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
     }

@@ -6,8 +6,8 @@ import Foundation
 public enum PrefillMode: Sendable, Equatable {
     /// One forward over the whole document (attending only within it).
     case whole
-    /// Prefilling-dLLM: independent chunks of `size` tokens, each led by a BOS anchor; positions
-    /// run on over the anchors, so the stored rows are the chunked sequence.
+    /// Prefilling-dLLM: independent chunks of `size` tokens, each led by a BOS anchor; the
+    /// anchors are stored rows. Positions follow `PrefillOptions.chunkPositions`.
     case chunked(size: Int)
 
     public var name: String {
@@ -25,9 +25,20 @@ public enum PrefillMode: Sendable, Equatable {
     }
 }
 
+/// Where the rows of chunked prefill sit.
+public enum ChunkPositions: String, Sendable, Codable, CaseIterable {
+    /// Positions run on over the whole chunked sequence (anchors included).
+    case continuous
+    /// Every chunk starts at position 0 and the question follows the longest chunk, as if it
+    /// came right after each chunk: documents longer than the model's context fit.
+    case local
+}
+
 /// Options of a store prefill.
 public struct PrefillOptions: Sendable, Equatable {
     public var mode = PrefillMode.whole
+    /// Positions of chunked prefill (ignored for whole prefill).
+    public var chunkPositions = ChunkPositions.continuous
     public var numberFormat = KVNumberFormat.f16
     /// Rows per stored block (also Focus's block size when decoding from the store).
     public var blockSize = 64
@@ -35,6 +46,13 @@ public struct PrefillOptions: Sendable, Equatable {
     public var sinkCount = 16
 
     public init() {}
+
+    /// The prefill's parameters as recorded in store keys and manifests.
+    public var parameters: [String: String] {
+        var out = mode.parameters
+        if case .chunked = mode { out["positions"] = chunkPositions.rawValue }
+        return out
+    }
 
     /// Checks the options, naming the field at fault.
     public func validate() throws {
@@ -78,7 +96,7 @@ public struct DocumentPrefiller {
 
     /// The store key of a document's token ids under `options`.
     public func key(documentIDs: [Int32], options: PrefillOptions) -> StoreKey {
-        var parameters = options.mode.parameters
+        var parameters = options.parameters
         parameters["format"] = options.numberFormat.rawValue
         parameters["block"] = "\(options.blockSize)"
         return StoreKey.document(
@@ -104,6 +122,17 @@ public struct DocumentPrefiller {
             start = end
         }
         return (tokens, chunks)
+    }
+
+    /// The position of every stored row, by chunk and flat, and the first position after the
+    /// document (where the question starts).
+    public func storedPositions(chunks: [Range<Int>], options: PrefillOptions)
+        -> (chunks: [[Int32]], flat: [Int32], next: Int32)
+    {
+        let local = options.chunkPositions == .local && chunks.count > 1
+        let byChunk = chunks.map { chunk in chunk.map { Int32(local ? $0 - chunk.lowerBound : $0) } }
+        let next = byChunk.map { ($0.last ?? -1) + 1 }.max() ?? 0
+        return (byChunk, byChunk.flatMap { $0 }, next)
     }
 
     /// Opens the stored KV of `documentIDs`, computing and storing it first on a miss. Two
@@ -139,11 +168,11 @@ public struct DocumentPrefiller {
         let exact = c.promptAttention == .blockCausal && options.mode == .whole
         let header = DocumentHeader(
             modelIdentity: loaded.identity, tokenizerDigest: loaded.tokenizerDigest, prefillMode: options.mode.name,
-            prefillParameters: options.mode.parameters, tokenCount: tokens.count, layers: c.layerCount,
+            prefillParameters: options.parameters, tokenCount: tokens.count, layers: c.layerCount,
             kvDim: c.kvDimension, blockSize: options.blockSize, numberFormat: options.numberFormat,
             exactForQuestions: exact)
         let hidden = chunks.map { model.embed(Array(tokens[$0])) }
-        let positions = chunks.map { $0.map(Int32.init) }
+        let positions = storedPositions(chunks: chunks, options: options).chunks
         guard let store else { throw EngineError.store("no document store to prefill into") }
         return try store.write(key, header: header) { writer in
             var sinks: [[Int32]] = []

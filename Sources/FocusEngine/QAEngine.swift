@@ -84,12 +84,9 @@ public final class QAEngine: @unchecked Sendable {
         try request.parameters.validate()
         try request.prefill.validate()
         let limit = loaded.configuration.maxSequenceLength
-        var needed = prompt.tokens.count + request.parameters.generationLength
-        if request.parameters.mode == .stored || request.parameters.mode == .storedRefresh {
-            let stored = DocumentPrefiller(loaded: loaded, store: nil).storedTokens(
-                documentIDs: Array(prompt.tokens[..<prompt.documentLength]), options: request.prefill)
-            needed += stored.tokens.count - prompt.documentLength
-        }
+        let usesStore = request.parameters.mode == .stored || request.parameters.mode == .storedRefresh
+        let decodingPrompt = usesStore ? storedPrompt(prompt, options: request.prefill) : prompt
+        let needed = Int(decodingPrompt.positions.last ?? -1) + 1 + request.parameters.generationLength
         guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
         var parameters = request.parameters
         var prefillReport: PrefillReport?
@@ -113,11 +110,12 @@ public final class QAEngine: @unchecked Sendable {
             var attempt = 0
             while true {
                 do {
-                    let (source, report, storedPrompt) = try storedSource(
+                    let (source, report) = try storedSource(
                         store: store, prompt: prompt, options: request.prefill, heartbeat: request.heartbeat)
                     prefillReport = report
                     result = try decodeStored(
-                        storedPrompt, source: source, parameters: parameters, heartbeat: request.heartbeat)
+                        decodingPrompt, source: source, parameters: parameters,
+                        renumber: request.prefill.chunkPositions == .local, heartbeat: request.heartbeat)
                     break
                 } catch let error as StoreError {
                     guard error.isCorruption, attempt == 0, let key = recent?.key else { throw error }
@@ -147,24 +145,34 @@ public final class QAEngine: @unchecked Sendable {
 
     // MARK: - Stored modes
 
-    /// The stored KV of the prompt's document (prefilled on a miss) and the prompt over the rows
-    /// the store holds (chunk anchors included).
+    /// The prompt over the rows the store holds for the document (chunk anchors included), at
+    /// their stored positions, with the question after them.
+    private func storedPrompt(_ prompt: DecodingPrompt, options: PrefillOptions) -> DecodingPrompt {
+        let prefiller = DocumentPrefiller(loaded: loaded, store: nil)
+        let (tokens, chunks) = prefiller.storedTokens(
+            documentIDs: Array(prompt.tokens[..<prompt.documentLength]), options: options)
+        let positions = prefiller.storedPositions(chunks: chunks, options: options)
+        let question = prompt.tokens[prompt.documentLength...]
+        return DecodingPrompt(
+            tokens: tokens + question, documentLength: tokens.count,
+            positions: positions.flat + (0..<question.count).map { positions.next + Int32($0) })
+    }
+
+    /// The stored KV of the prompt's document, prefilled on a miss.
     private func storedSource(
         store: DocumentStore, prompt: DecodingPrompt, options: PrefillOptions,
         heartbeat: (@Sendable (EngineProgress) throws -> Void)?
-    ) throws -> (StoredDocumentKV, PrefillReport, DecodingPrompt) {
+    ) throws -> (StoredDocumentKV, PrefillReport) {
         let prefiller = DocumentPrefiller(loaded: loaded, store: store)
         let documentIDs = Array(prompt.tokens[..<prompt.documentLength])
         let key = prefiller.key(documentIDs: documentIDs, options: options).hex
-        let stored = prefiller.storedTokens(documentIDs: documentIDs, options: options).tokens
-        let storedPrompt = DecodingPrompt(tokens: stored + prompt.tokens[prompt.documentLength...], documentLength: stored.count)
         if let recent, recent.key == key {
             let manifest = recent.source.document.manifest
             let report = PrefillReport(
                 key: key, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: true, seconds: 0,
                 compressedBytes: manifest.compressedBytes, decodedBytes: manifest.decodedBytes,
                 exactForQuestions: manifest.exactForQuestions)
-            return (recent.source, report, storedPrompt)
+            return (recent.source, report)
         }
         let (document, report) = try prefiller.prefill(
             documentIDs: documentIDs, options: options,
@@ -172,12 +180,12 @@ public final class QAEngine: @unchecked Sendable {
         let source = StoredDocumentKV(document: document)
         recent?.source.document.close()
         recent = (key, source)
-        return (source, report, storedPrompt)
+        return (source, report)
     }
 
     private func decodeStored(
         _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters,
-        heartbeat: (@Sendable (EngineProgress) throws -> Void)?
+        renumber: Bool, heartbeat: (@Sendable (EngineProgress) throws -> Void)?
     ) throws -> DecodingResult {
         let onStep = Self.stepReporter(heartbeat, total: parameters.steps)
         let stops = loaded.stopTokens
@@ -196,7 +204,7 @@ public final class QAEngine: @unchecked Sendable {
             refreshed.refresh = .full
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
             decoder.onStep = onStep
-            result = try decoder.decode(prompt.keeping(documentRows: rows), parameters: refreshed)
+            result = try decoder.decode(prompt.keeping(documentRows: rows, renumber: renumber), parameters: refreshed)
             result.forwardPasses += probe.forwardPasses
             result.attendedRows += probe.attendedRows
             result.availableRows += probe.availableRows

@@ -35,6 +35,9 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Tokens per chunk in chunked prefill.")
     var chunkSize = 1024
 
+    @Option(name: .long, help: "Positions in chunked prefill: continuous, or local (every chunk from 0; documents longer than the model's context fit).")
+    var chunkPositions: ChunkPositions = .continuous
+
     @Option(name: .long, help: "Disk budget of the store in bytes (least recently used entries are evicted).")
     var storeBudget: Int64?
 
@@ -61,12 +64,14 @@ struct StoreOptions: ParsableArguments {
         var options = PrefillOptions()
         options.numberFormat = format
         options.mode = prefillMode == "chunked" ? .chunked(size: chunkSize) : .whole
+        options.chunkPositions = chunkPositions
         options.blockSize = blockSize
         return options
     }
 }
 
 extension KVNumberFormat: ExpressibleByArgument {}
+extension ChunkPositions: ExpressibleByArgument {}
 extension DecodingMode: ExpressibleByArgument {}
 extension CacheRefresh: ExpressibleByArgument {}
 extension BlockScoring: ExpressibleByArgument {}

@@ -8,18 +8,22 @@ struct JobSettings: Codable, Equatable {
     var format: KVNumberFormat
     var prefillMode: String
     var chunkSize: Int
+    /// Absent in settings written before chunk-local positions existed.
+    var chunkPositions: ChunkPositions?
 
     init(decoding: DecodingParameters, store: StoreOptions) {
         self.decoding = decoding
         format = store.format
         prefillMode = store.prefillMode
         chunkSize = store.chunkSize
+        chunkPositions = store.chunkPositions
     }
 
     var prefillOptions: PrefillOptions {
         var options = PrefillOptions()
         options.numberFormat = format
         options.mode = prefillMode == "chunked" ? .chunked(size: chunkSize) : .whole
+        options.chunkPositions = chunkPositions ?? .continuous
         options.blockSize = decoding.focus.blockSize
         return options
     }
