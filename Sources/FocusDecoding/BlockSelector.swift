@@ -93,8 +93,8 @@ final class BlockSelector {
     }
 }
 
-/// Indices of the `count` largest values, ties to the lower index.
-func topIndices(_ values: [Float], count: Int) -> [Int] {
+/// Indices of the `count` largest values, ascending; ties go to the lower index.
+public func topIndices(_ values: [Float], count: Int) -> [Int] {
     guard count > 0 else { return [] }
     if count >= values.count { return Array(values.indices) }
     return values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }

@@ -63,15 +63,3 @@ extension TransformerModel {
     /// The row whose logits predict row `row` (Dream reads them one row earlier).
     func logitRow(for row: Int) -> Int { configuration.shiftsLogits ? row - 1 : row }
 }
-
-/// Seconds since an arbitrary origin, for timing phases.
-@inlinable
-func monotonicSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
-}
-
-#if canImport(Glibc)
-    import Glibc
-#endif

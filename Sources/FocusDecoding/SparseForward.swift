@@ -86,11 +86,10 @@ final class SequenceKV {
 
         for layer in 0..<layers {
             let documentRanges = layer < denseLayers ? (d > 0 ? [0..<d] : []) : (selection ?? [])
-            let start = monotonicSeconds()
-            let bytesBefore = document.bytesRead
+            let (bytesBefore, secondsBefore) = (document.bytesRead, document.readSeconds)
             var context = try document.segments(layer: layer, ranges: documentRanges)
-            result.kvLoadSeconds += document.readSeconds > 0 ? monotonicSeconds() - start : 0
             result.kvBytesRead += document.bytesRead - bytesBefore
+            result.kvLoadSeconds += document.readSeconds - secondsBefore
             context += otherTail.map { tail.segment(layer: layer, rows: ($0.lowerBound - d)..<($0.upperBound - d)) }
             let keyCount = context.reduce(0) { $0 + $1.rows } + rows.count
             result.attendedRows += keyCount

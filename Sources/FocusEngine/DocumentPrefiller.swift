@@ -146,7 +146,7 @@ public struct DocumentPrefiller {
         try options.validate()
         guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
         let key = key(documentIDs: documentIDs, options: options)
-        let started = monotonicClock()
+        let started = monotonicSeconds()
         let (document, hit) = try store.withPrefillLock(key) { () throws -> (StoredDocument, Bool) in
             if let existing = try store.open(key) { return (existing, true) }
             return (try compute(key: key, documentIDs: documentIDs, options: options, heartbeat: heartbeat), false)
@@ -154,7 +154,7 @@ public struct DocumentPrefiller {
         let manifest = document.manifest
         let report = PrefillReport(
             key: key.hex, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: hit,
-            seconds: monotonicClock() - started, compressedBytes: manifest.compressedBytes,
+            seconds: monotonicSeconds() - started, compressedBytes: manifest.compressedBytes,
             decodedBytes: manifest.decodedBytes, exactForQuestions: manifest.exactForQuestions)
         return (document, report)
     }
@@ -195,16 +195,10 @@ public struct DocumentPrefiller {
                     layer, keys: UnsafeBufferPointer(start: keys, count: tokens.count * c.kvDimension),
                     values: UnsafeBufferPointer(start: values, count: tokens.count * c.kvDimension))
                 let masses = Array(UnsafeBufferPointer(start: mass, count: tokens.count))
-                sinks.append(topRows(masses, count: min(options.sinkCount, tokens.count)))
+                sinks.append(topIndices(masses, count: min(options.sinkCount, tokens.count)).map(Int32.init))
                 try heartbeat?(layer + 1, c.layerCount)
             }
             try writer.setSinks(sinks)
         }
     }
-}
-
-/// Rows of the `count` largest values, ascending.
-func topRows(_ values: [Float], count: Int) -> [Int32] {
-    values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
-        .prefix(count).sorted().map(Int32.init)
 }

@@ -79,7 +79,7 @@ public final class QAEngine: @unchecked Sendable {
     public func answer(_ request: QARequest) throws -> QAAnswer {
         lock.lock()
         defer { lock.unlock() }
-        let started = monotonicClock()
+        let started = monotonicSeconds()
         let prompt = try self.prompt(document: request.document, question: request.question)
         try request.parameters.validate()
         try request.prefill.validate()
@@ -133,7 +133,7 @@ public final class QAEngine: @unchecked Sendable {
         return QAAnswer(
             text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
             documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
-            corruptionsRepaired: repaired, totalSeconds: monotonicClock() - started,
+            corruptionsRepaired: repaired, totalSeconds: monotonicSeconds() - started,
             peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 
@@ -189,8 +189,6 @@ public final class QAEngine: @unchecked Sendable {
     ) throws -> DecodingResult {
         let onStep = Self.stepReporter(heartbeat, total: parameters.steps)
         let stops = loaded.stopTokens
-        let bytesBefore = source.bytesRead
-        let secondsBefore = source.readSeconds
         var result: DecodingResult
         if parameters.mode == .stored {
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
@@ -210,9 +208,9 @@ public final class QAEngine: @unchecked Sendable {
             result.availableRows += probe.availableRows
             result.blocksSelected += probe.blocksSelected
             result.blocksTotal += probe.blocksTotal
+            result.kvBytesRead += probe.kvBytesRead
+            result.kvLoadSeconds += probe.kvLoadSeconds
         }
-        result.kvBytesRead = source.bytesRead - bytesBefore
-        result.kvLoadSeconds = source.readSeconds - secondsBefore
         return result
     }
 }

@@ -68,9 +68,9 @@ public final class StoredDocumentKV: DocumentKVSource {
         let keys = UnsafeMutablePointer<Float>.allocate(capacity: rows * kvDimension)
         let values = UnsafeMutablePointer<Float>.allocate(capacity: rows * kvDimension)
         allocations += [keys, values]
-        let start = monotonicClock()
+        let start = monotonicSeconds()
         _ = try document.readBlocks(layer: layer, blocks: missing, keys: keys, values: values)
-        readSeconds += monotonicClock() - start
+        readSeconds += monotonicSeconds() - start
         bytesRead += rows * kvDimension * 2 * MemoryLayout<Float>.size
         var offset = 0
         for block in missing {
@@ -89,14 +89,3 @@ extension StoreError {
         }
     }
 }
-
-/// Seconds on the monotonic clock.
-func monotonicClock() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
-}
-
-#if canImport(Glibc)
-    import Glibc
-#endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusQueue
 
 /// Failures of a command, each with its exit code (sysexits.h).
 enum CLIError: Error, CustomStringConvertible {
@@ -17,9 +18,9 @@ enum CLIError: Error, CustomStringConvertible {
 
     var exitCode: ExitCode {
         switch self {
-        case .badInput: return ExitCode(65)
-        case .io: return ExitCode(74)
-        case .busy: return ExitCode(75)
+        case .badInput: return ExitCode(FocusExitCode.badInput.rawValue)
+        case .io: return ExitCode(FocusExitCode.ioError.rawValue)
+        case .busy: return ExitCode(FocusExitCode.locked.rawValue)
         }
     }
 }

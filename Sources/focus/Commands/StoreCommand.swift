@@ -1,5 +1,6 @@
 import ArgumentParser
 import FocusEngine
+import FocusQueue
 import Foundation
 
 /// `focus store ls|verify|gc`: inspect and maintain the document store.
@@ -45,7 +46,7 @@ struct StoreCommand: ParsableCommand {
                     "entries_checked": report.entriesChecked, "blocks_checked": report.blocksChecked,
                     "removed": report.removed, "problems": report.problems,
                 ]))
-                if !report.problems.isEmpty { throw ExitCode(65) }
+                if !report.problems.isEmpty { throw ExitCode(FocusExitCode.badInput.rawValue) }
             }
         }
     }
