@@ -65,7 +65,19 @@ struct SharingTests {
         let held = try #require(try reader.open(testKey(1)))
         #expect(try evictor.garbageCollect().skippedPinned == [testKey(1).hex])
         held.close()
-        #expect(try evictor.garbageCollect().evicted == [testKey(1).hex])
+        #expect(try collectOnceUnpinned(evictor).evicted == [testKey(1).hex])
+    }
+
+    /// Garbage-collects, retrying for up to a second while an entry is reported pinned: other
+    /// tests in this process spawn child processes, and a child holds copies of our descriptors
+    /// (the pin's lock included) for the instant between its fork and its exec.
+    func collectOnceUnpinned(_ store: DocumentStore) throws -> GCReport {
+        var report = try store.garbageCollect()
+        for _ in 0..<20 where !report.skippedPinned.isEmpty {
+            usleep(50_000)
+            report = try store.garbageCollect()
+        }
+        return report
     }
 
     @Test(
