@@ -18,7 +18,9 @@ class CurriculumStream(IterableDataset):
     """Yields ready batches (lists of examples); the phase is read from a shared value."""
 
     def __init__(self, tokenizer_path, split, seed, phase_value, max_phase,
-                 tokens_per_batch=TOKENS_PER_BATCH, answer_space=False, qtypes=None):
+                 tokens_per_batch=TOKENS_PER_BATCH, answer_space=False, qtypes=None,
+                 phases=None):
+        self.phases = phases or PHASES
         self.qtypes = qtypes
         self.tokens_per_batch = tokens_per_batch
         self.answer_space = answer_space
@@ -40,7 +42,7 @@ class CurriculumStream(IterableDataset):
             phase = min(self.phase_value.value, self.max_phase)
             if phase > 0 and rng.random() < 0.25:
                 phase = rng.randint(0, phase - 1)
-            lo, hi = PHASES[phase]
+            lo, hi = self.phases[phase]
             target = int(rng.uniform(lo, hi))
             n_ex = max(1, self.tokens_per_batch // (target + 64))
             gen_length = 32 if rng.random() < 0.15 else 16

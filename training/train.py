@@ -28,12 +28,12 @@ from model import LLaDAModel, build_mask  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def make_config(attention, tok_ids, d=256, layers=6, heads=8, mlp=768):
+def make_config(attention, tok_ids, d=256, layers=6, heads=8, mlp=768, rope_theta=500000.0):
     with open(os.path.join(HERE, "config-base.json")) as f:
         cfg = json.load(f)
     cfg.update({"d_model": d, "n_heads": heads, "n_kv_heads": heads, "n_layers": layers,
                 "mlp_hidden_size": mlp, "mlp_ratio": mlp // d, "vocab_size": 4096,
-                "embedding_size": 4096, "rope_theta": 500000.0, "max_sequence_length": 40960,
+                "embedding_size": 4096, "rope_theta": rope_theta, "max_sequence_length": 40960,
                 "mask_token_id": tok_ids["mask"], "eos_token_id": tok_ids["eos"],
                 "pad_token_id": tok_ids["eos"], "bos_token_id": tok_ids["bos"],
                 "prompt_attention": attention})
@@ -69,6 +69,14 @@ def main():
     ap.add_argument("--answer-space", action="store_true",
                     help='encode answers as " " + answer (same ids as in the document)')
     ap.add_argument("--size", default="256,6,8,768", help="d_model,n_layers,n_heads,mlp")
+    ap.add_argument("--rope-theta", type=float, default=500000.0)
+    ap.add_argument("--phase0-docs", default=None,
+                    help="document token range of the first phase, lo,hi (default 64,512)")
+    ap.add_argument("--pretrain-share", type=float, default=0.0,
+                    help="share of examples masked over the whole sequence (LLaDA pretraining) "
+                         "instead of the answer canvas alone")
+    ap.add_argument("--pad-weight", type=float, default=1.0,
+                    help="loss weight of end-of-text padding tokens in the canvas")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--qtypes", default=None, help="restrict question types (comma list)")
@@ -84,7 +92,8 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     d, nl, nh, mlp = (int(x) for x in args.size.split(","))
-    cfg = make_config(args.attention, ids, d=d, layers=nl, heads=nh, mlp=mlp)
+    cfg = make_config(args.attention, ids, d=d, layers=nl, heads=nh, mlp=mlp,
+                      rope_theta=args.rope_theta)
     eot_id = tok.token_to_id("<|eot_id|>")
     model = LLaDAModel(cfg).to(dev)
     if args.init:
@@ -101,11 +110,14 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), fused=dev.type == "cuda")
 
+    phases = list(D.PHASES)
+    if args.phase0_docs:
+        phases[0] = tuple(int(x) for x in args.phase0_docs.split(","))
     phase = D.shared_phase()
     phase.value = args.start_phase
     stream = D.CurriculumStream(args.tokenizer, "train", args.seed, phase, args.max_phase,
                                  args.batch_tokens, args.answer_space,
-                                 args.qtypes.split(",") if args.qtypes else None)
+                                 args.qtypes.split(",") if args.qtypes else None, phases)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                         persistent_workers=True, multiprocessing_context="fork")
     fracs = [float(x) for x in args.phase_fracs.split(",")]
@@ -137,7 +149,12 @@ def main():
         ids_t, canvas, lens, n_docs = D.collate(batch, ids["eos"], dev)
         B, L = ids_t.shape
         t = torch.rand(B, 1, device=dev) * (1 - 1e-3) + 1e-3
-        masked = (torch.rand(B, L, device=dev) < t) & canvas
+        target_rows = canvas
+        if args.pretrain_share > 0:
+            valid = torch.arange(L, device=dev)[None, :] < torch.tensor(lens, device=dev)[:, None]
+            whole = torch.rand(B, 1, device=dev) < args.pretrain_share
+            target_rows = torch.where(whole, valid, canvas)
+        masked = (torch.rand(B, L, device=dev) < t) & target_rows
         x = torch.where(masked, torch.full_like(ids_t, ids["mask"]), ids_t)
         if B == 1:
             mask = None
@@ -153,7 +170,11 @@ def main():
         tgt = ids_t[masked]
         if tgt.numel() == 0:
             continue
-        loss = F.cross_entropy(sel, tgt)
+        if args.pad_weight == 1.0:
+            loss = F.cross_entropy(sel, tgt)
+        else:  # down-weight the end-of-text padding so the answer tokens dominate the loss
+            w = torch.where(tgt == ids["eos"], args.pad_weight, 1.0)
+            loss = (F.cross_entropy(sel, tgt, reduction="none") * w).sum() / w.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -162,7 +183,8 @@ def main():
         tokens += sum(lens)
         if step % 25 == 0:
             lv = loss.item()
-            real = (tgt != ids["eos"]) & (tgt != eot_id)  # answer tokens, not the padding
+            # answer tokens of the canvas, not its padding nor masked prompt tokens
+            real = canvas[masked] & (tgt != ids["eos"]) & (tgt != eot_id)
             acc = ((sel.argmax(-1) == tgt) & real).float().sum().item() / max(1, real.sum().item())
             ema_loss = lv if ema_loss is None else 0.9 * ema_loss + 0.1 * lv
             ema_acc = 0.9 * ema_acc + 0.1 * acc if step > 25 else acc
