@@ -38,6 +38,23 @@ public struct AttentionOptions {
     }
 }
 
+/// Rows of one forward that attend together: a request's rows when several requests share a
+/// forward (their projections and MLP run as one matrix product, their attention apart).
+public struct AttentionGroup {
+    /// The group's rows of the hidden state (consecutive).
+    public var rows: Range<Int>
+    /// The earlier K/V rows the group attends to, before its own rows.
+    public var context: [KVSegment]
+    /// The group's attention options; `visibleKeys` and `keyMass` refer to the group's rows and keys.
+    public var options: AttentionOptions
+
+    public init(rows: Range<Int>, context: [KVSegment], options: AttentionOptions = AttentionOptions()) {
+        self.rows = rows
+        self.context = context
+        self.options = options
+    }
+}
+
 /// Scaled dot-product attention over a list of KV segments, with MHA or GQA.
 ///
 /// Work is split into (head, tile of query rows) items spread over the cores with OpenBLAS

@@ -122,10 +122,22 @@ public final class TransformerModel: @unchecked Sendable {
         _ layer: Int, hidden x: Matrix, positions: [Int32],
         context: [KVSegment] = [], options: AttentionOptions = AttentionOptions()
     ) -> (keys: Matrix, values: Matrix) {
+        runLayer(layer, hidden: x, positions: positions, groups: [AttentionGroup(rows: 0..<x.rows, context: context, options: options)])
+    }
+
+    /// Runs layer `layer` over rows that belong to independent sequences (requests decoded
+    /// together): projections and MLP run once over all rows, attention once per group, each
+    /// group's rows attending to its own `context` followed by the group's own K/V.
+    ///
+    /// - Parameter groups: disjoint row ranges of `x`, covering every row.
+    /// - Returns: every row's own K (after RoPE) and V, `n × kvDimension` each.
+    @discardableResult
+    public func runLayer(_ layer: Int, hidden x: Matrix, positions: [Int32], groups: [AttentionGroup]) -> (keys: Matrix, values: Matrix) {
         let c = configuration
         let n = x.rows
         let d = c.hiddenSize
         let kvDim = c.kvDimension
+        precondition(groups.reduce(0) { $0 + $1.rows.count } == n, "attention groups must cover every row once")
         let block = attention[layer]
         let q = Matrix(rows: n, columns: d)
         let k = Matrix(rows: n, columns: kvDim)
@@ -144,13 +156,19 @@ public final class TransformerModel: @unchecked Sendable {
         rotary.apply(q.data, rows: n, ld: d, heads: c.headCount, positions: positions)
         rotary.apply(k.data, rows: n, ld: kvDim, heads: c.kvHeadCount, positions: positions)
 
-        options.onQueries?(q)
-        let own = KVSegment(keys: k.data, values: v.data, rows: n, stride: kvDim)
         let attended = Matrix(rows: n, columns: d)
-        Attention.compute(
-            queries: q.data, rows: n, segments: context + [own], headCount: c.headCount,
-            kvHeadCount: c.kvHeadCount, headDimension: c.headDimension, options: options,
-            output: attended.data)
+        for group in groups where !group.rows.isEmpty {
+            let first = group.rows.lowerBound
+            let rows = group.rows.count
+            if let onQueries = group.options.onQueries {
+                onQueries(rows == n ? q : q.gatherRows(Array(group.rows)))
+            }
+            let own = KVSegment(keys: k.row(first), values: v.row(first), rows: rows, stride: kvDim)
+            Attention.compute(
+                queries: q.row(first), rows: rows, segments: group.context + [own], headCount: c.headCount,
+                kvHeadCount: c.kvHeadCount, headDimension: c.headDimension, options: group.options,
+                output: attended.row(first))
+        }
         block.output.apply(attended.data, rows: n, ldx: d, into: x.data, ldy: d, accumulate: true)
 
         let mlp = feedForward[layer]
