@@ -29,6 +29,17 @@ public struct DecodingResult: Sendable {
 
     public init() {}
 
+    /// Adds another result's cost counters (passes, rows, blocks, bytes, read time) to this one.
+    mutating func absorb(_ other: DecodingResult) {
+        forwardPasses += other.forwardPasses
+        attendedRows += other.attendedRows
+        availableRows += other.availableRows
+        blocksSelected += other.blocksSelected
+        blocksTotal += other.blocksTotal
+        kvBytesRead += other.kvBytesRead
+        kvLoadSeconds += other.kvLoadSeconds
+    }
+
     /// Attended rows over available rows (1 for dense attention).
     public var attentionDensity: Double {
         availableRows == 0 ? 1 : Double(attendedRows) / Double(availableRows)

@@ -74,6 +74,8 @@ public struct DecodingParameters: Sendable, Codable, Equatable {
     /// Recompute the whole sequence at every step (makes cached decoding equal vanilla; a check).
     public var refreshEveryStep = false
     public var focus = FocusParameters()
+    /// FOCUS eviction of the rows unlikely to be decoded this step (`nil`: off).
+    public var eviction: EvictionParameters?
 
     public init(mode: DecodingMode = .focus) { self.mode = mode }
 
@@ -109,6 +111,26 @@ public struct DecodingParameters: Sendable, Codable, Equatable {
         guard f.sinkCount >= 0 else { throw fail("sinks", "must not be negative") }
         guard f.blockSize > 0 else { throw fail("block_size", "must be positive") }
         guard f.keptBlocks > 0 else { throw fail("kept_blocks", "must be positive") }
+        if let e = eviction {
+            guard e.keepRatio >= 1 else { throw fail("evict", "keep ratio must be at least 1, got \(e.keepRatio)") }
+            guard e.scoringLayer >= 1 else { throw fail("evict_layer", "must be at least 1: scores compare a layer with the one before") }
+        }
+    }
+}
+
+/// FOCUS (arXiv 2601.23278): inside a step, the rows whose logits are wanted are scored for
+/// decodability by how much more attention they receive at `scoringLayer` than at the layer before
+/// it; only the best `keepRatio ×` (tokens expected to be decoded this step) continue through the
+/// later layers, the others keep last step's KV there and get no logits this step.
+public struct EvictionParameters: Sendable, Codable, Equatable {
+    /// Rows kept per token expected to be decoded (the paper keeps about 1.5×).
+    public var keepRatio = 1.5
+    /// The layer whose attention, compared with the layer before, scores the rows.
+    public var scoringLayer = 1
+
+    public init(keepRatio: Double = 1.5, scoringLayer: Int = 1) {
+        self.keepRatio = keepRatio
+        self.scoringLayer = scoringLayer
     }
 }
 

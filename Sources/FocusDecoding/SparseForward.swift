@@ -11,11 +11,24 @@ struct ForwardPlan {
     var sparse: FocusParameters?
     /// Stop after this many layers (block selection probes need only the dense layers).
     var layerLimit: Int?
+    /// FOCUS eviction of logit rows unlikely to be decoded (`nil`: every row runs every layer).
+    var eviction: EvictionParameters?
+    /// Tokens expected to be decoded by this step (sizes the eviction's keep budget).
+    var expectedDecoded = 1
+
+    init(queryRows: [Int], logitRows: [Int], sparse: FocusParameters?, layerLimit: Int? = nil) {
+        self.queryRows = queryRows
+        self.logitRows = logitRows
+        self.sparse = sparse
+        self.layerLimit = layerLimit
+    }
 }
 
 /// The outcome of a partial forward.
 struct ForwardOutcome {
     var logits: Matrix?
+    /// The rows the logits belong to, in order: the plan's logit rows less any evicted ones.
+    var logitRows: [Int] = []
     /// Document row ranges the sparse layers attended (sinks and kept blocks, merged).
     var selection: [Range<Int>]?
 }
@@ -60,69 +73,9 @@ final class SequenceKV {
     /// Recomputes `plan.queryRows` through the model against the cached KV of every other row,
     /// writing their new KV into the tail cache (appending when the tail is still empty).
     func run(_ plan: ForwardPlan, canvas: Canvas, result: inout DecodingResult) throws -> ForwardOutcome {
-        let c = model.configuration
-        let d = documentLength
-        let rows = plan.queryRows
-        let tokens = rows.map { canvas.tokens[$0] }
-        let allPositions = canvas.positions
-        let positions = rows.map { allPositions[$0] }
-        let filling = tail.count == 0
-        precondition(!filling || rows == Array(d..<canvas.count), "an empty tail is filled by all its rows")
-        let querySet = Set(rows)
-        let otherTail = filling ? [] : runs(of: (d..<canvas.count).filter { !querySet.contains($0) })
-        let layers = plan.layerLimit ?? c.layerCount
-        let denseLayers = plan.sparse.map { min($0.denseLayers, layers) } ?? layers
-        var selection: [Range<Int>]?
-        let x = model.embed(tokens)
-        if let focus = plan.sparse, focus.denseLayers == 0, d > 0 {
-            let selector = BlockSelector(parameters: focus, model: model)
-            selection = try selector.select(
-                documentRows: d, queries: model.queries(layer: 0, hidden: x, positions: positions),
-                recordedSinks: document.sinks(layer: 0),
-                summaries: { try self.document.representativeKeys(layer: 0, blockSize: focus.blockSize) })
-            result.blocksSelected += selector.lastKept
-            result.blocksTotal += (d + focus.blockSize - 1) / focus.blockSize
-        }
-
-        for layer in 0..<layers {
-            let documentRanges = layer < denseLayers ? (d > 0 ? [0..<d] : []) : (selection ?? [])
-            let (bytesBefore, secondsBefore) = (document.bytesRead, document.readSeconds)
-            var context = try document.segments(layer: layer, ranges: documentRanges)
-            result.kvBytesRead += document.bytesRead - bytesBefore
-            result.kvLoadSeconds += document.readSeconds - secondsBefore
-            context += otherTail.map { tail.segment(layer: layer, rows: ($0.lowerBound - d)..<($0.upperBound - d)) }
-            let keyCount = context.reduce(0) { $0 + $1.rows } + rows.count
-            result.attendedRows += keyCount
-            result.availableRows += canvas.count
-
-            var options = AttentionOptions()
-            let selecting = plan.sparse != nil && layer == denseLayers - 1 && layers > denseLayers
-            let mass = UnsafeMutablePointer<Float>.allocate(capacity: selecting ? keyCount : 1)
-            defer { mass.deallocate() }
-            var queries: Matrix?
-            if selecting {
-                options.keyMass = mass
-                options.onQueries = { queries = $0 }
-            }
-            let (k, v) = model.runLayer(layer, hidden: x, positions: positions, context: context, options: options)
-            if filling {
-                tail.append(layer: layer, keys: k, values: v)
-            } else {
-                tail.overwrite(layer: layer, rows: rows.map { $0 - d }, keys: k, values: v)
-            }
-            if selecting, let focus = plan.sparse {
-                let selector = BlockSelector(parameters: focus, model: model)
-                selection = try selector.select(
-                    documentMass: UnsafeBufferPointer(start: mass, count: d), queries: queries,
-                    summaries: { try self.document.representativeKeys(layer: layer, blockSize: focus.blockSize) })
-                result.blocksSelected += selector.lastKept
-                result.blocksTotal += (d + focus.blockSize - 1) / focus.blockSize
-            }
-        }
-        result.forwardPasses += 1
-        guard layers == c.layerCount else { return ForwardOutcome(logits: nil, selection: selection) }
-        let index = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
-        let logits = model.logits(hidden: x, rows: plan.logitRows.map { index[$0]! })
-        return ForwardOutcome(logits: logits, selection: selection)
+        var accounting = [DecodingResult()]
+        let outcome = try SequenceKV.runTogether([ForwardItem(sequence: self, plan: plan, canvas: canvas)], accounting: &accounting)
+        result.absorb(accounting[0])
+        return outcome[0]
     }
 }
