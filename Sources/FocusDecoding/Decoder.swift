@@ -26,11 +26,16 @@ public struct DecodingResult: Sendable {
     public var kvBytesRead = 0
     /// Seconds spent reading stored KV.
     public var kvLoadSeconds = 0.0
+    /// Query rows computed, summed over layers and forward passes (the work of the projections
+    /// and MLP).
+    public var computedRows = 0
+    /// Rows FOCUS eviction dropped from the later layers of a step, summed over steps.
+    public var evictedRows = 0
 
     public init() {}
 
     /// Adds another result's cost counters (passes, rows, blocks, bytes, read time) to this one.
-    mutating func absorb(_ other: DecodingResult) {
+    public mutating func absorb(_ other: DecodingResult) {
         forwardPasses += other.forwardPasses
         attendedRows += other.attendedRows
         availableRows += other.availableRows
@@ -38,6 +43,8 @@ public struct DecodingResult: Sendable {
         blocksTotal += other.blocksTotal
         kvBytesRead += other.kvBytesRead
         kvLoadSeconds += other.kvLoadSeconds
+        evictedRows += other.evictedRows
+        computedRows += other.computedRows
     }
 
     /// Attended rows over available rows (1 for dense attention).

@@ -131,6 +131,7 @@ extension SequenceKV {
                 context += pass.otherTail.map { seq.tail.segment(layer: layer, rows: ($0.lowerBound - d)..<($0.upperBound - d)) }
                 let keyCount = context.reduce(0) { $0 + $1.rows } + pass.rows.count
                 accounting[i].attendedRows += keyCount
+                accounting[i].computedRows += pass.rows.count
                 accounting[i].availableRows += pass.item.canvas.count
 
                 var options = AttentionOptions()
@@ -174,6 +175,7 @@ extension SequenceKV {
                     if layer == scoringLayer - 1 {
                         passes[i].previousMass = own
                     } else if layer == scoringLayer, passes[i].evict(mass: own) {
+                        accounting[i].evictedRows += rowsBefore[i].count - passes[i].rows.count
                         evicted = true
                     }
                 }

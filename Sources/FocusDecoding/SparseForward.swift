@@ -66,6 +66,7 @@ final class SequenceKV {
         document = InMemoryDocumentKV(cache: documentCache)
         result.forwardPasses += 1
         result.attendedRows += n * c.layerCount
+        result.computedRows += n * c.layerCount
         result.availableRows += n * c.layerCount
         return logits
     }

@@ -44,6 +44,7 @@ public struct VanillaDecoder: DiffusionDecoder {
                 onLayerKV: { cache.append(layer: $0, keys: $1, values: $2) })
             documentKV = cache
             result.forwardPasses += 1
+            result.computedRows += d * model.configuration.layerCount
             result.prefillSeconds = monotonicSeconds() - start
         }
 
@@ -69,6 +70,7 @@ public struct VanillaDecoder: DiffusionDecoder {
                 result.forwardPasses += 1
                 result.steps += 1
                 result.attendedRows += canvas.count * model.configuration.layerCount
+                result.computedRows += (documentKV == nil ? canvas.count : canvas.count - d) * model.configuration.layerCount
                 result.availableRows += canvas.count * model.configuration.layerCount
                 let proposals = sampler.propose(rows: masked, logits: logits)
                 for accepted in UnmaskingRule.topK(count).select(proposals) {

@@ -203,13 +203,7 @@ public final class QAEngine: @unchecked Sendable {
             var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
             decoder.onStep = onStep
             result = try decoder.decode(prompt.keeping(documentRows: rows, renumber: renumber), parameters: refreshed)
-            result.forwardPasses += probe.forwardPasses
-            result.attendedRows += probe.attendedRows
-            result.availableRows += probe.availableRows
-            result.blocksSelected += probe.blocksSelected
-            result.blocksTotal += probe.blocksTotal
-            result.kvBytesRead += probe.kvBytesRead
-            result.kvLoadSeconds += probe.kvLoadSeconds
+            result.absorb(probe)
         }
         return result
     }

@@ -1,0 +1,69 @@
+import FocusModel
+
+/// Decodes many questions about one document together (FOCUS-style batching).
+///
+/// Every request keeps its own canvas, schedule and tail KV, and all of them read the same
+/// document KV (a store entry, or any other source). At each round the steps of every unfinished
+/// request run as one forward: their rows are stacked so that each layer's projections and MLP
+/// are single matrix products (weights are read once per round instead of once per request, which
+/// is what bounds a CPU decoding a large model), while attention stays per request. With
+/// `DecodingParameters.eviction` set, rows unlikely to be decoded this step leave the forward
+/// after the scoring layer, so the stacked batch shrinks to the rows that matter.
+///
+/// Each request's tokens are exactly those `BlockDecoder` gives it alone with the same source
+/// (tested); modes `cached`, `focus` and `stored` are accepted.
+public struct BatchDecoder {
+    public let model: TransformerModel
+    public let extraStopTokens: [Int32]
+    public let documentSource: DocumentKVSource
+    /// Called before every round with the number of rounds so far; throwing stops decoding.
+    public var onRound: ((Int) throws -> Void)?
+
+    public init(model: TransformerModel, extraStopTokens: [Int32] = [], documentSource: DocumentKVSource) {
+        self.model = model
+        self.extraStopTokens = extraStopTokens
+        self.documentSource = documentSource
+    }
+
+    /// Decodes an answer to every prompt; results come in the prompts' order.
+    public func decode(_ prompts: [DecodingPrompt], parameters p: DecodingParameters) throws -> [DecodingResult] {
+        guard [.cached, .focus, .stored].contains(p.mode) else {
+            throw DecodingError.invalidParameter(
+                field: "mode", reason: "\(p.mode.rawValue) cannot be batched: batching serves cached, focus and stored decoding over shared document KV")
+        }
+        let single = BlockDecoder(model: model, extraStopTokens: extraStopTokens, documentSource: documentSource)
+        for prompt in prompts {
+            try single.check(prompt, p, model: model)
+            try single.checkDocument(documentSource, prompt: prompt)
+        }
+        let stops = model.stopTokens(extra: extraStopTokens)
+        let sessions = prompts.map {
+            DecodingSession(model: model, prompt: $0, parameters: p, stopTokens: stops, documentSource: documentSource)
+        }
+        var round = 0
+        while true {
+            var items: [ForwardItem] = []
+            var owners: [DecodingSession] = []
+            for session in sessions {
+                switch session.nextRequest() {
+                case .partial(let plan):
+                    items.append(ForwardItem(sequence: session.sequence, plan: plan, canvas: session.canvas))
+                    owners.append(session)
+                case .fullRefresh:
+                    preconditionFailure("a session with a document source never refreshes the document")
+                case .finished:
+                    continue
+                }
+            }
+            if items.isEmpty { break }
+            try onRound?(round)
+            round += 1
+            var accounting = Array(repeating: DecodingResult(), count: items.count)
+            let outcomes = try SequenceKV.runTogether(items, accounting: &accounting)
+            for (j, session) in owners.enumerated() {
+                session.accept(outcomes[j], accounting: accounting[j])
+            }
+        }
+        return sessions.map { $0.finish() }
+    }
+}
