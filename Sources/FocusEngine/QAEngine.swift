@@ -58,7 +58,7 @@ public final class QAEngine: @unchecked Sendable {
     /// The stored document decoded last, kept open (pinned) with its loaded blocks so that the
     /// next question about the same document reads nothing from disk.
     private var recent: (key: String, source: StoredDocumentKV)?
-    private let lock = NSLock()
+    let lock = NSLock()
 
     public init(loaded: LoadedModel, store: DocumentStore?) {
         self.loaded = loaded
@@ -91,7 +91,7 @@ public final class QAEngine: @unchecked Sendable {
         var parameters = request.parameters
         var prefillReport: PrefillReport?
         var repaired = 0
-        let result: DecodingResult
+        var result: DecodingResult
         let stops = loaded.stopTokens
         switch parameters.mode {
         case .vanilla:
@@ -105,25 +105,12 @@ public final class QAEngine: @unchecked Sendable {
             decoder.onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
             result = try decoder.decode(prompt, parameters: parameters)
         case .stored, .storedRefresh:
-            guard let store else { throw EngineError.store("mode \(parameters.mode.rawValue) needs a document store") }
             parameters.focus.blockSize = request.prefill.blockSize
-            var attempt = 0
-            while true {
-                do {
-                    let (source, report) = try storedSource(
-                        store: store, prompt: prompt, options: request.prefill, heartbeat: request.heartbeat)
-                    prefillReport = report
-                    result = try decodeStored(
-                        decodingPrompt, source: source, parameters: parameters,
-                        renumber: request.prefill.chunkPositions == .local, heartbeat: request.heartbeat)
-                    break
-                } catch let error as StoreError {
-                    guard error.isCorruption, attempt == 0, let key = recent?.key else { throw error }
-                    recent = nil
-                    try store.remove(try StoreKey(hex: key))
-                    repaired += 1
-                    attempt += 1
-                }
+            let storedParameters = parameters
+            (result, prefillReport, repaired) = try withStoredSource(request, prompt: prompt) { source in
+                try self.decodeStored(
+                    decodingPrompt, source: source, parameters: storedParameters,
+                    renumber: request.prefill.chunkPositions == .local, heartbeat: request.heartbeat)
             }
         }
         var decoding = result
@@ -137,7 +124,7 @@ public final class QAEngine: @unchecked Sendable {
             peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 
-    private static func stepReporter(
+    static func stepReporter(
         _ heartbeat: (@Sendable (EngineProgress) throws -> Void)?, total: Int
     ) -> ((Int) throws -> Void)? {
         heartbeat.map { beat in { try beat(EngineProgress(phase: .decode, done: $0, total: total)) } }
@@ -145,9 +132,31 @@ public final class QAEngine: @unchecked Sendable {
 
     // MARK: - Stored modes
 
+    /// Runs `body` on the stored KV of the request's document (prefilled on a miss); a corrupt
+    /// entry found while reading is removed, prefilled again and `body` retried once.
+    /// - Returns: what `body` returned, the store's report and the number of entries repaired.
+    func withStoredSource<T>(
+        _ request: QARequest, prompt: DecodingPrompt, _ body: (StoredDocumentKV) throws -> T
+    ) throws -> (T, PrefillReport, Int) {
+        guard let store else { throw EngineError.store("mode \(request.parameters.mode.rawValue) needs a document store") }
+        var repaired = 0
+        while true {
+            do {
+                let (source, report) = try storedSource(
+                    store: store, prompt: prompt, options: request.prefill, heartbeat: request.heartbeat)
+                return (try body(source), report, repaired)
+            } catch let error as StoreError {
+                guard error.isCorruption, repaired == 0, let key = recent?.key else { throw error }
+                recent = nil
+                try store.remove(try StoreKey(hex: key))
+                repaired += 1
+            }
+        }
+    }
+
     /// The prompt over the rows the store holds for the document (chunk anchors included), at
     /// their stored positions, with the question after them.
-    private func storedPrompt(_ prompt: DecodingPrompt, options: PrefillOptions) -> DecodingPrompt {
+    func storedPrompt(_ prompt: DecodingPrompt, options: PrefillOptions) -> DecodingPrompt {
         let prefiller = DocumentPrefiller(loaded: loaded, store: nil)
         let (tokens, chunks) = prefiller.storedTokens(
             documentIDs: Array(prompt.tokens[..<prompt.documentLength]), options: options)

@@ -6,27 +6,47 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a decoding mode on a JSONL set: a line per example, then one JSON summary line.")
+        abstract:
+            "Evaluate a decoding mode on a JSONL set: a line per example, then one JSON summary line.")
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(name: .long, help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, context_tokens}.")
+    @Option(
+        name: .long,
+        help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, context_tokens}.")
     var set: String
 
     @Option(name: .long, help: "Evaluate only the first N examples.")
     var limit: Int?
 
-    @Flag(name: .long, help: "Vanilla on block-causal models: compute the document KV once (identical results, faster).")
+    @Flag(
+        name: .long,
+        help:
+            "Vanilla on block-causal models: compute the document KV once (identical results, faster).")
     var exactDocumentReuse = false
 
-    @Option(name: .long, help: "Vanilla only: run this many steps per question and extrapolate the time to all steps (accuracy is then not measured).")
+    @Option(
+        name: .long,
+        help:
+            "Vanilla only: run this many steps per question and extrapolate the time to all steps (accuracy is then not measured)."
+    )
     var extrapolateSteps: Int?
+
+    @Option(
+        name: .long,
+        help:
+            "Stored mode: decode up to N consecutive questions about the same document together (FOCUS batching)."
+    )
+    var batch = 1
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        if let extrapolateSteps, extrapolateSteps <= 0 { throw ValidationError("--extrapolate-steps must be positive") }
+        if batch <= 0 { throw ValidationError("--batch must be positive") }
+        if let extrapolateSteps, extrapolateSteps <= 0 {
+            throw ValidationError("--extrapolate-steps must be positive")
+        }
     }
 
     func run() throws {
@@ -37,30 +57,31 @@ struct EvalCommand: ParsableCommand {
             let parameters = try decoding.parameters(for: loaded.configuration)
             let engine = QAEngine(loaded: loaded, store: try store.open())
             var tally = EvaluationTally()
-            for example in examples {
-                var request = QARequest(
-                    document: example.document, question: example.question, parameters: parameters,
-                    prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
-                request.reuseExactDocumentKV = exactDocumentReuse
-                if parameters.mode == .vanilla { request.vanillaStepLimit = extrapolateSteps }
-                var answer: QAAnswer
+            for group in EvaluationSet.groups(examples, size: batch) {
+                let requests = group.map { example in
+                    var request = QARequest(
+                        document: example.document, question: example.question, parameters: parameters,
+                        prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+                    request.reuseExactDocumentKV = exactDocumentReuse
+                    if parameters.mode == .vanilla { request.vanillaStepLimit = extrapolateSteps }
+                    return request
+                }
+                let answers: [QAAnswer]
                 do {
-                    answer = try engine.answer(request)
+                    answers =
+                        group.count == 1
+                        ? [try engine.answer(requests[0])] : try engine.answerTogether(requests)
                 } catch {
-                    throw CLIError.badInput("\(set): example \(example.id): \(error)")
+                    throw CLIError.badInput(
+                        "\(set): example \(group.map(\.id).joined(separator: ", ")): \(error)")
                 }
-                if extrapolateSteps != nil, parameters.mode == .vanilla, answer.decoding.steps > 0 {
-                    let perStep = answer.decoding.decodeSeconds / Double(answer.decoding.steps)
-                    answer.totalSeconds = answer.decoding.prefillSeconds + perStep * Double(parameters.steps)
-                    answer.decoding.forwardPasses = parameters.steps
+                for (example, answer) in zip(group, answers) {
+                    record(example, answer, parameters: parameters, into: &tally)
                 }
-                let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
-                tally.add(answer, correct: correct)
-                print("\(example.id)\t\(correct ? 1 : 0)\t\(answer.text)\t\(example.answers.joined(separator: " | "))\t\(String(format: "%.3f", answer.totalSeconds))s")
-                fflush(stdout)
             }
             var summary = tally.summary
             summary["mode"] = parameters.mode.rawValue
+            summary["batch"] = batch
             if extrapolateSteps != nil && parameters.mode == .vanilla {
                 summary["extrapolated"] = true
                 summary["accuracy"] = NSNull()
@@ -69,6 +90,25 @@ struct EvalCommand: ParsableCommand {
             summary["model"] = loaded.directory.lastPathComponent
             print(jsonLine(summary))
         }
+    }
+
+    /// Scores one answer, prints its line and adds it to the tally.
+    private func record(
+        _ example: EvaluationExample, _ answer: QAAnswer, parameters: DecodingParameters,
+        into tally: inout EvaluationTally
+    ) {
+        var answer = answer
+        if extrapolateSteps != nil, parameters.mode == .vanilla, answer.decoding.steps > 0 {
+            let perStep = answer.decoding.decodeSeconds / Double(answer.decoding.steps)
+            answer.totalSeconds = answer.decoding.prefillSeconds + perStep * Double(parameters.steps)
+            answer.decoding.forwardPasses = parameters.steps
+        }
+        let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
+        tally.add(answer, correct: correct)
+        print(
+            "\(example.id)\t\(correct ? 1 : 0)\t\(answer.text)\t\(example.answers.joined(separator: " | "))\t\(String(format: "%.3f", answer.totalSeconds))s"
+        )
+        fflush(stdout)
     }
 }
 

@@ -36,6 +36,20 @@ enum EvaluationSet {
         }
         return examples
     }
+
+    /// Consecutive examples about the same document, at most `size` to a group, in order.
+    static func groups(_ examples: [EvaluationExample], size: Int) -> [[EvaluationExample]] {
+        var groups: [[EvaluationExample]] = []
+        for example in examples {
+            if let last = groups.last?.last, groups[groups.count - 1].count < size,
+               last.documentID == example.documentID, last.document == example.document {
+                groups[groups.count - 1].append(example)
+            } else {
+                groups.append([example])
+            }
+        }
+        return groups
+    }
 }
 
 /// Sums over the examples of an evaluation.

@@ -51,6 +51,12 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .long, help: "Focus block scoring: mass, mean-key or quest.")
     var scoring = FocusParameters().scoring
 
+    @Option(name: .long, help: "FOCUS eviction: keep this many rows per token expected to be decoded in a step (at least 1; the paper uses 1.5). Off when absent.")
+    var evict: Double?
+
+    @Option(name: .long, help: "FOCUS eviction: the layer whose attention, compared with the layer before, scores the rows.")
+    var evictLayer = EvictionParameters().scoringLayer
+
     /// The parameters, with the mode defaulting to what suits `model`.
     func parameters(for model: ModelConfiguration) throws -> DecodingParameters {
         var p = DecodingParameters(mode: mode ?? model.defaultDecodingMode)
@@ -69,6 +75,7 @@ struct DecodingOptions: ParsableArguments {
         p.focus.blockSize = blockSize
         p.focus.keptBlocks = keptBlocks
         p.focus.scoring = scoring
+        p.eviction = evict.map { EvictionParameters(keepRatio: $0, scoringLayer: evictLayer) }
         do {
             try p.validate()
         } catch {

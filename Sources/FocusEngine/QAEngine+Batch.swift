@@ -1,0 +1,57 @@
+import FocusDecoding
+import FocusModel
+import Foundation
+
+extension QAEngine {
+    /// Answers several questions about one document together.
+    ///
+    /// In the `stored` mode the questions share the document's stored KV and are decoded as one
+    /// batch (`BatchDecoder`: each round's steps of every question run as one forward), which
+    /// reads the model's weights once per round instead of once per question. The answers are
+    /// exactly those `answer(_:)` gives one at a time. Other modes, and requests that differ in
+    /// document or settings, are answered one at a time.
+    ///
+    /// Each answer's `totalSeconds` is its share of the batch: the batch's wall time divided by
+    /// the number of questions; the document's prefill (on a store miss) is charged to the first.
+    public func answerTogether(_ requests: [QARequest]) throws -> [QAAnswer] {
+        guard let first = requests.first else { return [] }
+        let batchable = first.parameters.mode == .stored
+            && requests.allSatisfy {
+                $0.document == first.document && $0.parameters == first.parameters && $0.prefill == first.prefill
+            }
+        guard batchable, requests.count > 1 else { return try requests.map(answer) }
+        lock.lock()
+        defer { lock.unlock() }
+        let started = monotonicSeconds()
+        try first.parameters.validate()
+        try first.prefill.validate()
+        let prompts = try requests.map { try prompt(document: $0.document, question: $0.question) }
+        let decodingPrompts = prompts.map { storedPrompt($0, options: first.prefill) }
+        let limit = loaded.configuration.maxSequenceLength
+        for prompt in decodingPrompts {
+            let needed = Int(prompt.positions.last ?? -1) + 1 + first.parameters.generationLength
+            guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+        }
+        var parameters = first.parameters
+        parameters.focus.blockSize = first.prefill.blockSize
+        let batchParameters = parameters
+        let (results, report, repaired) = try withStoredSource(first, prompt: prompts[0]) { source in
+            var decoder = BatchDecoder(model: loaded.model, extraStopTokens: loaded.stopTokens, documentSource: source)
+            decoder.onRound = Self.stepReporter(first.heartbeat, total: parameters.steps)
+            return try decoder.decode(decodingPrompts, parameters: batchParameters)
+        }
+        let share = (monotonicSeconds() - started) / Double(requests.count)
+        let peak = ProcessMemory.peakResidentBytes
+        return zip(prompts, results).enumerated().map { index, pair in
+            let (prompt, result) = pair
+            var decoding = result
+            if index == 0, !report.storeHit { decoding.prefillSeconds += report.seconds }
+            let text = loaded.tokenizer.decode(result.answerTokens, skipSpecialTokens: true)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return QAAnswer(
+                text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
+                documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: report,
+                corruptionsRepaired: index == 0 ? repaired : 0, totalSeconds: share, peakResidentBytes: peak)
+        }
+    }
+}
