@@ -29,6 +29,7 @@ enum BenchmarkRegistry {
         TokenizerBenchmark(),
         StoreBenchmark(),
         PipelineBenchmark(),
+        BatchBenchmark(),
     ]
 }
 
