@@ -12,7 +12,8 @@ extension QAEngine {
     /// document or settings, are answered one at a time.
     ///
     /// Each answer's `totalSeconds` is its share of the batch: the batch's wall time divided by
-    /// the number of questions; the document's prefill (on a store miss) is charged to the first.
+    /// the number of questions. The document's prefill (on a store miss) is charged to the first
+    /// answer; the others report a store hit, as they would have one after the other.
     public func answerTogether(_ requests: [QARequest]) throws -> [QAAnswer] {
         guard let first = requests.first else { return [] }
         let batchable = first.parameters.mode == .stored
@@ -45,12 +46,18 @@ extension QAEngine {
         return zip(prompts, results).enumerated().map { index, pair in
             let (prompt, result) = pair
             var decoding = result
-            if index == 0, !report.storeHit { decoding.prefillSeconds += report.seconds }
+            var shared = report
+            if index == 0 {
+                if !report.storeHit { decoding.prefillSeconds += report.seconds }
+            } else {
+                shared.storeHit = true
+                shared.seconds = 0
+            }
             let text = loaded.tokenizer.decode(result.answerTokens, skipSpecialTokens: true)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             return QAAnswer(
                 text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
-                documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: report,
+                documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: shared,
                 corruptionsRepaired: index == 0 ? repaired : 0, totalSeconds: share, peakResidentBytes: peak)
         }
     }

@@ -13,6 +13,16 @@ public protocol JobProcessor {
     /// Answers `job`, calling `heartbeat` at least once per third of the lease.
     /// Throw a `PermanentJobError` for bad input; any other error is retried.
     func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome
+
+    /// Answers several claimed jobs of one document together (the worker's `batchSize`), with
+    /// one result per job in order. The default answers them one at a time.
+    func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>]
+}
+
+extension JobProcessor {
+    public func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
+        jobs.map { job in Result { try process(job, heartbeat: heartbeat) } }
+    }
 }
 
 /// Marks an error as permanent (bad input): the job goes to `failed`, not retried.
@@ -102,11 +112,13 @@ public struct WorkerOptions: Sendable, Equatable {
     public var pollInterval: Double = 0.25
     /// What to do with the current job on a stop request.
     public var stopBehavior: StopBehavior = .releaseCurrent
+    /// Jobs of one document claimed and answered together (`JobProcessor.process(batch:)`).
+    public var batchSize: Int = 1
 
     /// Options; the defaults suit a daemon with jobs of minutes.
     public init(leaseSeconds: Double = 300, drain: Bool = false, maxJobs: Int? = nil,
                 maxTime: Double? = nil, idleWait: Double = 5, pollInterval: Double = 0.25,
-                stopBehavior: StopBehavior = .releaseCurrent) {
+                stopBehavior: StopBehavior = .releaseCurrent, batchSize: Int = 1) {
         self.leaseSeconds = leaseSeconds
         self.drain = drain
         self.maxJobs = maxJobs
@@ -114,6 +126,7 @@ public struct WorkerOptions: Sendable, Equatable {
         self.idleWait = idleWait
         self.pollInterval = pollInterval
         self.stopBehavior = stopBehavior
+        self.batchSize = batchSize
     }
 }
 
@@ -212,7 +225,16 @@ public final class Worker {
                 continue
             }
             lastDocument = job.documentID
-            try runOne(job, report: &report)
+            let room = options.maxJobs.map { $0 - report.processed - 1 } ?? Int.max
+            let more = options.batchSize > 1 && room > 0
+                ? try queue.claimBatch(workerID: workerID, documentID: job.documentID,
+                                       limit: min(options.batchSize - 1, room), leaseSeconds: options.leaseSeconds)
+                : []
+            if more.isEmpty {
+                try runOne(job, report: &report)
+            } else {
+                try runBatch([job] + more, report: &report)
+            }
         }
         logger.info("worker stopped", metadata: [
             "worker": "\(workerID)", "reason": "\(report.stopReason)",
@@ -237,9 +259,15 @@ public final class Worker {
             try queue.workerHeartbeat(id: workerID)
             lastExtension = now
         }
+        try settle(job, Result { try processor.process(job, heartbeat: heartbeat) }, report: &report)
+    }
+
+    /// Records a job's result: completes it, releases it on a stop, or fails it for retry or
+    /// for good. Database errors propagate.
+    func settle(_ job: ClaimedJob, _ result: Result<JobOutcome, Error>, report: inout WorkerReport) throws {
         let meta: Logger.Metadata = ["job": "\(job.id)", "attempt": "\(job.attempt)"]
         do {
-            let outcome = try processor.process(job, heartbeat: heartbeat)
+            let outcome = try result.get()
             if try queue.complete(jobID: job.id, owner: workerID, attempt: job.attempt,
                                   outcome: outcome) {
                 report.completed += 1

@@ -63,6 +63,56 @@ final class EngineJobProcessor: JobProcessor {
             metrics: metrics(of: answer, job: job, settings: settings))
     }
 
+    /// Jobs of one document with the same model and settings in the stored mode are decoded
+    /// together (`QAEngine.answerTogether`); any other batch is answered one job at a time.
+    func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
+        guard let first = jobs.first,
+            jobs.allSatisfy({ $0.documentID == first.documentID && $0.modelDir == first.modelDir && $0.modeParams == first.modeParams }),
+            let settings = try? JobSettings.parse(first.modeParams), settings.decoding.mode == .stored
+        else { return oneAtATime(jobs, heartbeat: heartbeat) }
+        do {
+            let text = try document(of: first)
+            try heartbeat()
+            let engine = try self.engine(for: first.modelDir)
+            try heartbeat()
+            let answers = try withoutActuallyEscaping(heartbeat) { beat in
+                let box = HeartbeatBox(beat)
+                let bar = TerminalProgress(label: "jobs \(first.id)…\(jobs.last!.id)")
+                defer { bar?.finish() }
+                let requests = jobs.map { job in
+                    var request = QARequest(
+                        document: text, question: job.question, parameters: settings.decoding, prefill: settings.prefillOptions)
+                    request.heartbeat = { progress in
+                        bar?.show(progress)
+                        try box.call()
+                    }
+                    return request
+                }
+                return try engine.answerTogether(requests)
+            }
+            try heartbeat()
+            return zip(jobs, answers).map { job, answer in
+                .success(JobOutcome(
+                    answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
+                    metrics: metrics(of: answer, job: job, settings: settings)))
+            }
+        } catch is DecodingError {
+            return oneAtATime(jobs, heartbeat: heartbeat)
+        } catch let error as EngineError {
+            if case .store = error { return jobs.map { _ in .failure(error) } }
+            return oneAtATime(jobs, heartbeat: heartbeat)
+        } catch {
+            return jobs.map { _ in .failure(error) }
+        }
+    }
+
+    /// Answers the jobs one by one: for batches that cannot be decoded together, and for a batch
+    /// refused as a whole for its input (one question empty or too long), so that only the
+    /// faulty jobs fail.
+    private func oneAtATime(_ jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
+        jobs.map { job in Result { try self.process(job, heartbeat: heartbeat) } }
+    }
+
     /// The job's document text, checked against the digest recorded at submission.
     private func document(of job: ClaimedJob) throws -> String {
         guard let data = FileManager.default.contents(atPath: job.documentPath) else {

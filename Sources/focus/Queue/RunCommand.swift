@@ -26,10 +26,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Lease length in seconds (extended while a job runs).")
     var leaseSeconds: Double = 600
 
+    @Option(name: .long, help: "Claim up to N queued jobs of the same document at once and decode them together (stored mode).")
+    var batch = 1
+
     @Flag(name: .shortAndLong, help: "Print a summary even on success.")
     var verbose = false
 
     func validate() throws {
+        if batch <= 0 { throw ValidationError("--batch must be positive") }
         if !drain && maxJobs == nil && maxTime == nil {
             throw ValidationError("give --drain, --max-jobs or --max-time (use `focus daemon` to run forever)")
         }
@@ -49,7 +53,7 @@ struct RunCommand: ParsableCommand {
             let report = try runWorker(
                 queue: queue, store: store, quiet: !verbose,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: drain, maxJobs: maxJobs, maxTime: maxTime,
-                                       stopBehavior: .releaseCurrent))
+                                       stopBehavior: .releaseCurrent, batchSize: batch))
             if verbose || report.failed + report.dead > 0 {
                 let counts: [String: Any] = [
                     "done": report.completed, "retried": report.retried, "failed": report.failed,
@@ -76,11 +80,18 @@ struct DaemonCommand: ParsableCommand {
     @Option(name: .long, help: "Lease length in seconds.")
     var leaseSeconds: Double = 600
 
+    @Option(name: .long, help: "Claim up to N queued jobs of the same document at once and decode them together (stored mode).")
+    var batch = 1
+
+    func validate() throws {
+        if batch <= 0 { throw ValidationError("--batch must be positive") }
+    }
+
     func run() throws {
         try withQueueExitCodes {
             _ = try runWorker(
                 queue: queue, store: store, quiet: false,
-                options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent))
+                options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent, batchSize: batch))
         }
     }
 }
