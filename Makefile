@@ -39,7 +39,7 @@ test: deps
 ## The main job: queue the sample questions, answer them with the embedded model, show results.
 run: build
 	@$(BIN)/focus submit --db $(DB) --model $(MODEL) --batch jobs/sample-questions.jsonl > /dev/null
-	@$(BIN)/focus run --drain --db $(DB) --store $(STORE)
+	@$(BIN)/focus run --drain --batch 8 --db $(DB) --store $(STORE)
 	@echo "== answers (expected: jobs/sample-answers.json)"
 	@$(BIN)/focus results --db $(DB)
 	@echo "== metrics by mode"
