@@ -14,6 +14,7 @@ extension QAEngine {
     /// Each answer's `totalSeconds` is its share of the batch: the batch's wall time divided by
     /// the number of questions. The document's prefill (on a store miss) is charged to the first
     /// answer; the others report a store hit, as they would have one after the other.
+    /// The first request's heartbeat reports the batch's progress (prefill layers, then rounds).
     public func answerTogether(_ requests: [QARequest]) throws -> [QAAnswer] {
         guard let first = requests.first else { return [] }
         let batchable = first.parameters.mode == .stored
