@@ -49,6 +49,6 @@ if [ -n "${EVAL_PLAN:-}" ]; then
         tar cf "$OUT/$n.tar" -C training/out --exclude tokenizer.json "sweep-$n"
     done
 fi
-# at most a handful of files come back from a lent machine: the logs travel as one archive
+# the logs are packed into one archive beside the model archives
 (cd "$OUT" && tar cf logs.tar --remove-files $(ls | grep -v '\.tar$'))
 echo "total $(( $(date +%s) - START ))s"

@@ -14,11 +14,15 @@ import FocusModel
 /// (tested); modes `cached`, `focus` and `stored` are accepted.
 public struct BatchDecoder {
     public let model: TransformerModel
+    /// Tokens that end an answer besides the model's end of text (end of turn, say).
     public let extraStopTokens: [Int32]
+    /// The document KV every request decodes against; its rows must be each prompt's first
+    /// `documentLength` rows.
     public let documentSource: DocumentKVSource
     /// Called before every round with the number of rounds so far; throwing stops decoding.
     public var onRound: ((Int) throws -> Void)?
 
+    /// A decoder of questions about the document whose KV `documentSource` holds.
     public init(model: TransformerModel, extraStopTokens: [Int32] = [], documentSource: DocumentKVSource) {
         self.model = model
         self.extraStopTokens = extraStopTokens
@@ -37,20 +41,20 @@ public struct BatchDecoder {
             try single.checkDocument(documentSource, prompt: prompt)
         }
         let stops = model.stopTokens(extra: extraStopTokens)
-        let sessions = prompts.map {
-            DecodingSession(model: model, prompt: $0, parameters: p, stopTokens: stops, documentSource: documentSource)
+        let states = prompts.map {
+            DecodingState(model: model, prompt: $0, parameters: p, stopTokens: stops, documentSource: documentSource)
         }
         var round = 0
         while true {
             var items: [ForwardItem] = []
-            var owners: [DecodingSession] = []
-            for session in sessions {
-                switch session.nextRequest() {
+            var owners: [DecodingState] = []
+            for state in states {
+                switch state.nextRequest() {
                 case .partial(let plan):
-                    items.append(ForwardItem(sequence: session.sequence, plan: plan, canvas: session.canvas))
-                    owners.append(session)
+                    items.append(ForwardItem(sequence: state.sequence, plan: plan, canvas: state.canvas))
+                    owners.append(state)
                 case .fullRefresh:
-                    preconditionFailure("a session with a document source never refreshes the document")
+                    preconditionFailure("a request decoding against a document source never refreshes the document")
                 case .finished:
                     continue
                 }
@@ -60,10 +64,10 @@ public struct BatchDecoder {
             round += 1
             var accounting = Array(repeating: DecodingResult(), count: items.count)
             let outcomes = try SequenceKV.runTogether(items, accounting: &accounting)
-            for (j, session) in owners.enumerated() {
-                session.accept(outcomes[j], accounting: accounting[j])
+            for (j, state) in owners.enumerated() {
+                state.accept(outcomes[j], accounting: accounting[j])
             }
         }
-        return sessions.map { $0.finish() }
+        return states.map { $0.finish() }
     }
 }

@@ -1,7 +1,7 @@
 import FocusModel
 
 /// Cached (Fast-dLLM) and Focus (Focus-dLLM) decoding, and their stored-document variants, one
-/// request at a time. `DecodingSession` holds the block-wise schedule and describes each mode.
+/// request at a time. `DecodingState` holds the block-wise schedule and describes each mode.
 public struct BlockDecoder: DiffusionDecoder {
     public let model: TransformerModel
     public let extraStopTokens: [Int32]
@@ -21,16 +21,16 @@ public struct BlockDecoder: DiffusionDecoder {
     public func decode(_ prompt: DecodingPrompt, parameters p: DecodingParameters) throws -> DecodingResult {
         try check(prompt, p, model: model)
         try checkDocument(documentSource, prompt: prompt)
-        let session = DecodingSession(
+        let state = DecodingState(
             model: model, prompt: prompt, parameters: p, stopTokens: model.stopTokens(extra: extraStopTokens),
             documentSource: documentSource)
         while true {
-            let request = session.nextRequest()
+            let request = state.nextRequest()
             if case .finished = request { break }
-            try onStep?(session.steps)
-            if let outcome = try session.runAlone(request) { session.accept(outcome) }
+            try onStep?(state.steps)
+            if let outcome = try state.runAlone(request) { state.accept(outcome) }
         }
-        return session.finish()
+        return state.finish()
     }
 }
 

@@ -52,22 +52,25 @@ private struct ItemPass {
         return e.scoringLayer
     }
 
-    /// Keeps the `keepRatio × expectedDecoded` logit rows whose attention grew most between the
-    /// two scoring layers; returns whether any row was evicted.
+    /// Keeps the `keepRatio × expectedDecoded` masked logit rows whose attention grew most between
+    /// the two scoring layers; returns whether any row was evicted. Rows that already hold a token
+    /// (Dream reads a masked row's logits from the decoded row before it) always stay: they are
+    /// recomputed so that their KV catches up with the token.
     mutating func evict(mass: [Float]) -> Bool {
         guard let e = item.plan.eviction, let previousMass else { return false }
         let keep = max(1, Int((e.keepRatio * Double(item.plan.expectedDecoded)).rounded(.up)))
-        guard logitRows.count > keep else { return false }
+        let canvas = item.canvas
+        let candidates = logitRows.filter { canvas.tokens[$0] == canvas.maskID }
+        guard candidates.count > keep else { return false }
         let index = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
-        let ranked = logitRows.sorted {
+        let ranked = candidates.sorted {
             let a = mass[index[$0]!] - previousMass[index[$0]!]
             let b = mass[index[$1]!] - previousMass[index[$1]!]
             return a != b ? a > b : $0 < $1
         }
-        let kept = Set(ranked.prefix(keep))
-        let wanted = Set(logitRows)
-        rows = rows.filter { !wanted.contains($0) || kept.contains($0) }
-        logitRows = logitRows.filter(kept.contains)
+        let dropped = Set(ranked.dropFirst(keep))
+        rows = rows.filter { !dropped.contains($0) }
+        logitRows = logitRows.filter { !dropped.contains($0) }
         let rowSet = Set(rows)
         let d = item.sequence.documentLength
         otherTail = runs(of: (d..<item.canvas.count).filter { !rowSet.contains($0) })
@@ -116,6 +119,7 @@ extension SequenceKV {
         for layer in 0..<layers {
             var groups: [AttentionGroup] = []
             var masses: [UnsafeMutablePointer<Float>?] = []
+            defer { for mass in masses { mass?.deallocate() } }
             var keyCounts: [Int] = []
             let collector = QueryCollector(count: passes.count)
             var rowStart = 0
@@ -144,7 +148,6 @@ extension SequenceKV {
                 keyCounts.append(keyCount)
                 rowStart += pass.rows.count
             }
-            defer { for mass in masses { mass?.deallocate() } }
 
             let (k, v) = model.runLayer(layer, hidden: x, positions: positions, groups: groups)
             let rowsBefore = passes.map(\.rows)

@@ -15,6 +15,9 @@ extension QAEngine {
     /// the number of questions. The document's prefill (on a store miss) is charged to the first
     /// answer; the others report a store hit, as they would have one after the other.
     /// The first request's heartbeat reports the batch's progress (prefill layers, then rounds).
+    /// Stored KV read for the batch is counted in the answer of the question that first needed
+    /// each block, and each answer's decode seconds span the whole batch: per-answer read and
+    /// decode figures are shares of one computation, their sums are exact.
     public func answerTogether(_ requests: [QARequest]) throws -> [QAAnswer] {
         guard let first = requests.first else { return [] }
         let batchable = first.parameters.mode == .stored

@@ -170,26 +170,33 @@ public final class JobQueue {
     }
 
     /// Claims up to `limit` queued jobs of one document at once, in claim order, so
-    /// the document is prefilled once for all of them. Expired leases are returned to
-    /// the queue first.
+    /// the document is prefilled once for all of them. With `like`, only jobs with that
+    /// job's model, mode and settings are claimed (jobs a processor can answer together).
+    /// Expired leases are returned to the queue first.
     public func claimBatch(workerID: String, documentID: Int64, limit: Int,
-                           leaseSeconds: Double) throws -> [ClaimedJob] {
+                           leaseSeconds: Double, like template: ClaimedJob? = nil) throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         return try database.write {
             let now = clock()
             observedDataVersion = try database.dataVersion()
             try requeueExpiredRows(now: now)
             return try claimRows(documentID: documentID, limit: limit, workerID: workerID,
-                                 leaseSeconds: leaseSeconds, now: now)
+                                 leaseSeconds: leaseSeconds, now: now, like: template)
         }
     }
 
     private func claimRows(documentID: Int64, limit: Int, workerID: String,
-                           leaseSeconds: Double, now: Double) throws -> [ClaimedJob] {
+                           leaseSeconds: Double, now: Double, like template: ClaimedJob? = nil) throws -> [ClaimedJob] {
+        var values: [DatabaseValueConvertible] = [workerID, now + leaseSeconds, now, documentID, limit]
+        var sameSettings = ""
+        if let template {
+            sameSettings = "AND model_dir = ?6 AND mode = ?7 AND mode_params = ?8 "
+            values += [template.modelDir, template.mode, template.modeParams]
+        }
         let rows = try database.fetchAll(Self.claimSQL(
-            where: "SELECT id FROM jobs WHERE state = 'queued' AND document_id = ?4 "
+            where: "SELECT id FROM jobs WHERE state = 'queued' AND document_id = ?4 " + sameSettings
                 + "AND next_attempt_at <= ?3 ORDER BY priority DESC, next_attempt_at, id LIMIT ?5",
-            comparison: "IN"), [workerID, now + leaseSeconds, now, documentID, limit])
+            comparison: "IN"), values)
         return try claimedJobs(rows).sorted { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
     }
 

@@ -14,12 +14,22 @@ public protocol JobProcessor {
     /// Throw a `PermanentJobError` for bad input; any other error is retried.
     func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome
 
-    /// Answers several claimed jobs of one document together (the worker's `batchSize`), with
-    /// one result per job in order. The default answers them one at a time.
+    /// Whether jobs like `job` are answered better together: a worker with a `batchSize` above
+    /// one then claims queued jobs of the same document, model and settings with it and hands
+    /// them to `process(batch:)`. The default is false: every job is processed on its own, and
+    /// its result recorded as soon as it exists.
+    func canBatch(_ job: ClaimedJob) -> Bool
+
+    /// Answers several claimed jobs of one document, model and settings together, with one result
+    /// per job in order. The default answers them one at a time.
     func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>]
 }
 
 extension JobProcessor {
+    /// Jobs are processed one at a time unless a processor says otherwise.
+    public func canBatch(_ job: ClaimedJob) -> Bool { false }
+
+    /// Answers the jobs one at a time.
     public func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
         jobs.map { job in Result { try process(job, heartbeat: heartbeat) } }
     }
@@ -112,7 +122,8 @@ public struct WorkerOptions: Sendable, Equatable {
     public var pollInterval: Double = 0.25
     /// What to do with the current job on a stop request.
     public var stopBehavior: StopBehavior = .releaseCurrent
-    /// Jobs of one document claimed and answered together (`JobProcessor.process(batch:)`).
+    /// Jobs of one document and settings claimed and answered together, where the processor
+    /// can batch them (`JobProcessor.canBatch`, `process(batch:)`).
     public var batchSize: Int = 1
 
     /// Options; the defaults suit a daemon with jobs of minutes.
@@ -226,9 +237,10 @@ public final class Worker {
             }
             lastDocument = job.documentID
             let room = options.maxJobs.map { $0 - report.processed - 1 } ?? Int.max
-            let more = options.batchSize > 1 && room > 0
+            let more = options.batchSize > 1 && room > 0 && processor.canBatch(job)
                 ? try queue.claimBatch(workerID: workerID, documentID: job.documentID,
-                                       limit: min(options.batchSize - 1, room), leaseSeconds: options.leaseSeconds)
+                                       limit: min(options.batchSize - 1, room), leaseSeconds: options.leaseSeconds,
+                                       like: job)
                 : []
             if more.isEmpty {
                 try runOne(job, report: &report)

@@ -28,12 +28,16 @@ private func parameters(_ mode: DecodingMode) -> DecodingParameters {
 
 @Suite("Batched (FOCUS) decoding")
 struct BatchDecodingTests {
-    @Test("requests decoded together get the tokens each gets alone",
-          arguments: [("llada-bf16-sharded", DecodingMode.stored), ("llada-f32", .cached), ("dream-f32-sharded", .focus)])
-    func togetherEqualsAlone(checkpoint: String, mode: DecodingMode) throws {
+    @Test("requests decoded together get the tokens each gets alone, with and without eviction",
+          arguments: [
+            ("llada-bf16-sharded", DecodingMode.stored, false), ("llada-f32", .cached, false), ("dream-f32-sharded", .focus, false),
+            ("llada-bf16-sharded", .cached, true), ("dream-f32-sharded", .focus, true), ("dream-f32-sharded", .cached, true),
+          ])
+    func togetherEqualsAlone(checkpoint: String, mode: DecodingMode, evicting: Bool) throws {
         let model = try Checkpoints.model(checkpoint)
         let (prompts, source) = sharedDocument(model, questions: [9, 14, 5])
-        let p = parameters(mode)
+        var p = parameters(mode)
+        if evicting { p.eviction = EvictionParameters(keepRatio: 1.5) }
         let alone = try prompts.map { try BlockDecoder(model: model, documentSource: source).decode($0, parameters: p) }
         let together = try BatchDecoder(model: model, documentSource: source).decode(prompts, parameters: p)
         try #require(together.count == prompts.count)
@@ -44,7 +48,10 @@ struct BatchDecodingTests {
             #expect(b.forwardPasses == a.forwardPasses)
             #expect(b.attendedRows == a.attendedRows)
             #expect(b.blocksSelected == a.blocksSelected)
+            #expect(b.evictedRows == a.evictedRows)
+            #expect(b.computedRows == a.computedRows)
         }
+        if evicting { #expect(together.contains { $0.evictedRows > 0 }) }
     }
 
     @Test("eviction keeps ratio × expected rows per step, completes every answer, and computes fewer rows")

@@ -12,6 +12,8 @@ final class BatchRecorder: JobProcessor {
     /// A transient failure, for jobs whose question starts with "flaky".
     struct Flaky: Error {}
 
+    /// Whether the worker may batch a job (all jobs unless told otherwise).
+    var batchable: (ClaimedJob) -> Bool = { _ in true }
     /// Runs before a batch's heartbeat (e.g. to request a stop).
     var onBatch: () -> Void = {}
     private(set) var batches: [[ClaimedJob]] = []
@@ -22,6 +24,8 @@ final class BatchRecorder: JobProcessor {
         try heartbeat()
         return try Self.answer(job).get()
     }
+
+    func canBatch(_ job: ClaimedJob) -> Bool { batchable(job) }
 
     func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
         batches.append(jobs)
@@ -141,10 +145,32 @@ final class BatchRecorder: JobProcessor {
         let report = try worker.run()
 
         #expect(report.completed == 7)
-        #expect(processor.batches.allSatisfy { $0.count == 1 },
-                "batch sizes \(processor.batches.map(\.count)) with batchSize 1")
-        #expect(processor.singles.count + processor.batches.count == 7)
+        #expect(processor.batches.isEmpty, "batch sizes \(processor.batches.map(\.count)) with batchSize 1")
+        #expect(processor.singles.count == 7)
         #expect(try fixture.queue.statusCounts()[.done] == 7)
+    }
+
+    @Test func onlyBatchableJobsWithTheSameSettingsAreClaimedTogether() throws {
+        let fixture = try QueueFixture()
+        defer { fixture.directory.remove() }
+        let a = try fixture.addDocument(1)
+        try fixture.addJobs(2, documentID: a, prefix: "solo")
+        let other = try fixture.queue.submit(batch: (0..<2).map {
+            NewJob(documentID: a, question: "other \($0)?", modelDir: "models/small", mode: "focus",
+                   modeParams: #"{"tau":0.5}"#)
+        }).map(\.jobID)
+        try fixture.addJobs(2, documentID: a, prefix: "same")
+        let processor = BatchRecorder()
+        processor.batchable = { !$0.question.hasPrefix("other") }
+        let worker = Worker(queue: fixture.queue, processor: processor, workerID: "w",
+                            options: WorkerOptions(leaseSeconds: 60, drain: true, batchSize: 8))
+        let report = try worker.run()
+
+        #expect(report.completed == 6)
+        // The first job gathers the four with its settings; the two others run alone.
+        #expect(processor.batches.map(\.count) == [4])
+        #expect(processor.batches.first?.allSatisfy { $0.modeParams == #"{"tau":0.9}"# } == true)
+        #expect(processor.singles.map(\.id) == other)
     }
 
     @Test func maxJobsLimitsTheBatch() throws {

@@ -63,6 +63,11 @@ final class EngineJobProcessor: JobProcessor {
             metrics: metrics(of: answer, job: job, settings: settings))
     }
 
+    /// Stored-mode jobs are decoded together with queued jobs of the same document and settings.
+    func canBatch(_ job: ClaimedJob) -> Bool {
+        (try? JobSettings.parse(job.modeParams))?.decoding.mode == .stored
+    }
+
     /// Jobs of one document with the same model and settings in the stored mode are decoded
     /// together (`QAEngine.answerTogether`); any other batch is answered one job at a time.
     func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {

@@ -1,7 +1,7 @@
 import FocusModel
 
-/// What a decoding session needs computed for its next step.
-enum SessionRequest {
+/// What a request needs computed for its next decoding step.
+enum StepRequest {
     /// A dense forward over the whole sequence, document included.
     case fullRefresh(logitRows: [Int])
     /// A partial forward of some rows against the cached KV of the others.
@@ -13,7 +13,7 @@ enum SessionRequest {
 /// One request's block-wise decoding state (cached, Focus and stored modes): which rows its next
 /// step recomputes, and how the logits of that step unmask the canvas.
 ///
-/// `BlockDecoder` drives one session at a time; `BatchDecoder` drives many together, running the
+/// `BlockDecoder` drives one request at a time; `BatchDecoder` drives many together, running the
 /// steps of all of them as one forward. Each block starts with a refresh: a dense forward of the
 /// whole sequence (`CacheRefresh.full`) or of the rows after the document (`afterDocument`, and
 /// always when the document's KV comes from a store). The steps inside a block recompute only some
@@ -22,7 +22,7 @@ enum SessionRequest {
 /// - `focus` / `stored`: the active queries: the `predictedCount` most confident masked rows of the
 ///   previous step widened by `window` (within the block) plus the rows decoded last step, with
 ///   dense layers `0…l` and block-sparse layers after them.
-final class DecodingSession {
+final class DecodingState {
     let model: TransformerModel
     let parameters: DecodingParameters
     let sequence: SequenceKV
@@ -57,7 +57,7 @@ final class DecodingSession {
     var steps: Int { result.steps }
 
     /// The computation the next step needs, moving past finished blocks first.
-    func nextRequest() -> SessionRequest {
+    func nextRequest() -> StepRequest {
         let p = parameters
         while !isFinished {
             let rows = canvas.blockRows(block, blockLength: p.blockLength)
@@ -91,8 +91,8 @@ final class DecodingSession {
         return .finished
     }
 
-    /// Runs the pending request's forward on this session's own KV.
-    func runAlone(_ request: SessionRequest) throws -> ForwardOutcome? {
+    /// Runs the pending step's forward on this request's own KV.
+    func runAlone(_ request: StepRequest) throws -> ForwardOutcome? {
         switch request {
         case .fullRefresh(let logitRows):
             let logits = sequence.fullRefresh(canvas: canvas, logitRows: logitRows, result: &result)
