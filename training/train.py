@@ -124,6 +124,7 @@ def main():
     budget = args.minutes * 60
     t0 = time.time()
     step, tokens, ema_loss, ema_acc = 0, 0, None, 0.0
+    diverged = None
     log = []
     phase_log = [(0, 0.0, args.start_phase)]
     it = iter(loader)
@@ -183,6 +184,10 @@ def main():
         tokens += sum(lens)
         if step % 25 == 0:
             lv = loss.item()
+            if not math.isfinite(lv):  # the weights are lost: stop and keep the log honest
+                print(f"step {step}: loss is {lv}, training diverged; stopping", flush=True)
+                diverged = step
+                break
             # answer tokens of the canvas, not its padding nor masked prompt tokens
             real = canvas[masked] & (tgt != ids["eos"]) & (tgt != eot_id)
             acc = ((sel.argmax(-1) == tgt) & real).float().sum().item() / max(1, real.sum().item())
@@ -202,7 +207,7 @@ def main():
     E.export_model(model, cfg, args.out, args.tokenizer)
     summary = {"steps": step, "tokens_seen": tokens, "train_seconds": round(train_s, 1),
                "final_ema_loss": ema_loss, "final_ema_acc": ema_acc, "params": n_params,
-               "phases": phase_log, "log": log, "args": vars(args)}
+               "phases": phase_log, "log": log, "diverged_at_step": diverged, "args": vars(args)}
     with open(os.path.join(args.out, "train-summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for w in getattr(it, "_workers", []):  # stop the data workers (they may block on a full queue)
