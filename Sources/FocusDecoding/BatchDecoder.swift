@@ -12,7 +12,7 @@ import FocusModel
 ///
 /// Each request's tokens are exactly those `BlockDecoder` gives it alone with the same source
 /// (tested); modes `cached`, `focus` and `stored` are accepted.
-public struct BatchDecoder {
+public struct BatchDecoder: DiffusionDecoder {
     public let model: TransformerModel
     /// Tokens that end an answer besides the model's end of text (end of turn, say).
     public let extraStopTokens: [Int32]
@@ -35,10 +35,9 @@ public struct BatchDecoder {
             throw DecodingError.invalidParameter(
                 field: "mode", reason: "\(p.mode.rawValue) cannot be batched: batching serves cached, focus and stored decoding over shared document KV")
         }
-        let single = BlockDecoder(model: model, extraStopTokens: extraStopTokens, documentSource: documentSource)
         for prompt in prompts {
-            try single.check(prompt, p, model: model)
-            try single.checkDocument(documentSource, prompt: prompt)
+            try check(prompt, p, model: model)
+            try checkDocument(documentSource, prompt: prompt)
         }
         let stops = model.stopTokens(extra: extraStopTokens)
         let states = prompts.map {
@@ -69,5 +68,10 @@ public struct BatchDecoder {
             }
         }
         return states.map { $0.finish() }
+    }
+
+    /// Decodes one prompt (a batch of one).
+    public func decode(_ prompt: DecodingPrompt, parameters: DecodingParameters) throws -> DecodingResult {
+        try decode([prompt], parameters: parameters)[0]
     }
 }

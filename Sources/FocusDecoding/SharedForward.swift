@@ -150,7 +150,7 @@ extension SequenceKV {
             }
 
             let (k, v) = model.runLayer(layer, hidden: x, positions: positions, groups: groups)
-            let rowsBefore = passes.map(\.rows)
+            let rowsBefore = passes.contains { $0.scoringLayer == layer } ? passes.map(\.rows) : []
             var evicted = false
             for i in passes.indices {
                 let seq = passes[i].item.sequence

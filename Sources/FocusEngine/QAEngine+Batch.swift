@@ -32,10 +32,8 @@ extension QAEngine {
         try first.prefill.validate()
         let prompts = try requests.map { try prompt(document: $0.document, question: $0.question) }
         let decodingPrompts = prompts.map { storedPrompt($0, options: first.prefill) }
-        let limit = loaded.configuration.maxSequenceLength
         for prompt in decodingPrompts {
-            let needed = Int(prompt.positions.last ?? -1) + 1 + first.parameters.generationLength
-            guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+            try checkLength(prompt, generationLength: first.parameters.generationLength)
         }
         var parameters = first.parameters
         parameters.focus.blockSize = first.prefill.blockSize
@@ -57,10 +55,8 @@ extension QAEngine {
                 shared.storeHit = true
                 shared.seconds = 0
             }
-            let text = loaded.tokenizer.decode(result.answerTokens, skipSpecialTokens: true)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
             return QAAnswer(
-                text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
+                text: answerText(result.answerTokens), tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
                 documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: shared,
                 corruptionsRepaired: index == 0 ? repaired : 0, totalSeconds: share, peakResidentBytes: peak)
         }

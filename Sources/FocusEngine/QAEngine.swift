@@ -83,11 +83,9 @@ public final class QAEngine: @unchecked Sendable {
         let prompt = try self.prompt(document: request.document, question: request.question)
         try request.parameters.validate()
         try request.prefill.validate()
-        let limit = loaded.configuration.maxSequenceLength
         let usesStore = request.parameters.mode == .stored || request.parameters.mode == .storedRefresh
         let decodingPrompt = usesStore ? storedPrompt(prompt, options: request.prefill) : prompt
-        let needed = Int(decodingPrompt.positions.last ?? -1) + 1 + request.parameters.generationLength
-        guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+        try checkLength(decodingPrompt, generationLength: request.parameters.generationLength)
         var parameters = request.parameters
         var prefillReport: PrefillReport?
         var repaired = 0
@@ -115,13 +113,24 @@ public final class QAEngine: @unchecked Sendable {
         }
         var decoding = result
         if let report = prefillReport, !report.storeHit { decoding.prefillSeconds += report.seconds }
-        let text = loaded.tokenizer.decode(result.answerTokens, skipSpecialTokens: true)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         return QAAnswer(
-            text: text, tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
+            text: answerText(result.answerTokens), tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
             documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
             corruptionsRepaired: repaired, totalSeconds: monotonicSeconds() - started,
             peakResidentBytes: ProcessMemory.peakResidentBytes)
+    }
+
+    /// Throws `promptTooLong` when the prompt's last position plus the answer canvas passes the
+    /// model's `max_sequence_length`.
+    func checkLength(_ prompt: DecodingPrompt, generationLength: Int) throws {
+        let limit = loaded.configuration.maxSequenceLength
+        let needed = Int(prompt.positions.last ?? -1) + 1 + generationLength
+        guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+    }
+
+    /// The answer's text: its tokens decoded without special tokens, trimmed.
+    func answerText(_ tokens: [Int32]) -> String {
+        loaded.tokenizer.decode(tokens, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func stepReporter(

@@ -140,22 +140,19 @@ public final class Database {
     /// when it throws. Nested calls become savepoints of the outer transaction.
     public func write<T>(_ body: () throws -> T) throws -> T {
         if isInTransaction { return try savepoint(body) }
-        try cachedStatement("BEGIN IMMEDIATE").execute()
-        do {
-            let value = try body()
-            try cachedStatement("COMMIT").execute()
-            return value
-        } catch {
-            if isInTransaction { try? execute("ROLLBACK") }
-            throw error
-        }
+        return try transaction(beginning: "BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` in a read transaction (`BEGIN DEFERRED`) so that its reads see one
     /// consistent snapshot. Inside a transaction, runs `body` directly.
     public func read<T>(_ body: () throws -> T) throws -> T {
         if isInTransaction { return try body() }
-        try cachedStatement("BEGIN DEFERRED").execute()
+        return try transaction(beginning: "BEGIN DEFERRED", body)
+    }
+
+    /// Runs `body` between `begin` and `COMMIT`, rolling back when it throws.
+    private func transaction<T>(beginning begin: String, _ body: () throws -> T) throws -> T {
+        try cachedStatement(begin).execute()
         do {
             let value = try body()
             try cachedStatement("COMMIT").execute()

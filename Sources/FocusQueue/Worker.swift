@@ -257,26 +257,47 @@ public final class Worker {
     // MARK: - One job
 
     private func runOne(_ job: ClaimedJob, report: inout WorkerReport) throws {
+        let heartbeat = leaseHeartbeat(for: [job])
+        try settle(job, Result { try processor.process(job, heartbeat: heartbeat) }, report: &report)
+    }
+
+    /// Answers jobs of one document together; each job is then completed, released or failed on
+    /// its own.
+    private func runBatch(_ jobs: [ClaimedJob], report: inout WorkerReport) throws {
+        let results = processor.process(batch: jobs, heartbeat: leaseHeartbeat(for: jobs))
+        precondition(results.count == jobs.count, "one result per job of the batch")
+        for (job, result) in zip(jobs, results) {
+            try settle(job, result, report: &report)
+        }
+    }
+
+    /// The heartbeat of jobs in progress: it throws `stopRequested` on a stop request, and once a
+    /// third of the lease has passed it extends every job's lease. A job whose lease was lost
+    /// (cancelled, taken over) is left to the fence when its result is recorded, so that one lost
+    /// lease does not stop the others; once every lease is lost it throws `leaseLost`.
+    private func leaseHeartbeat(for jobs: [ClaimedJob]) -> () throws -> Void {
         var lastExtension = queue.clock()
-        let heartbeat: () throws -> Void = { [self] in
+        var lost = Set<Int64>()
+        return { [self] in
             if options.stopBehavior == .releaseCurrent, stopFlag.isRequested {
                 throw WorkerInterruption.stopRequested
             }
             let now = queue.clock()
             guard now - lastExtension >= options.leaseSeconds / 3 else { return }
-            guard try queue.extendLease(jobID: job.id, owner: workerID, attempt: job.attempt,
-                                        leaseSeconds: options.leaseSeconds) else {
-                throw WorkerInterruption.leaseLost(jobID: job.id)
+            for job in jobs where !lost.contains(job.id) {
+                if try !queue.extendLease(jobID: job.id, owner: workerID, attempt: job.attempt, leaseSeconds: options.leaseSeconds) {
+                    lost.insert(job.id)
+                }
             }
+            if lost.count == jobs.count { throw WorkerInterruption.leaseLost(jobID: jobs[0].id) }
             try queue.workerHeartbeat(id: workerID)
             lastExtension = now
         }
-        try settle(job, Result { try processor.process(job, heartbeat: heartbeat) }, report: &report)
     }
 
     /// Records a job's result: completes it, releases it on a stop, or fails it for retry or
     /// for good. Database errors propagate.
-    func settle(_ job: ClaimedJob, _ result: Result<JobOutcome, Error>, report: inout WorkerReport) throws {
+    private func settle(_ job: ClaimedJob, _ result: Result<JobOutcome, Error>, report: inout WorkerReport) throws {
         let meta: Logger.Metadata = ["job": "\(job.id)", "attempt": "\(job.attempt)"]
         do {
             let outcome = try result.get()

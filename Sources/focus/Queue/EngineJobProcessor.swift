@@ -39,17 +39,9 @@ final class EngineJobProcessor: JobProcessor {
         let answer: QAAnswer
         do {
             answer = try withoutActuallyEscaping(heartbeat) { beat in
-                var request = QARequest(
-                    document: text, question: job.question, parameters: settings.decoding,
-                    prefill: settings.prefillOptions)
-                let box = HeartbeatBox(beat)
                 let bar = TerminalProgress(label: "job \(job.id)")
-                request.heartbeat = { progress in
-                    bar?.show(progress)
-                    try box.call()
-                }
                 defer { bar?.finish() }
-                return try engine.answer(request)
+                return try engine.answer(request(text, job.question, settings, heartbeat: HeartbeatBox(beat), bar: bar))
             }
         } catch let error as DecodingError {
             throw BadJobInput(description: "\(error)")
@@ -58,9 +50,7 @@ final class EngineJobProcessor: JobProcessor {
             throw BadJobInput(description: "\(error)")
         }
         try heartbeat()
-        return JobOutcome(
-            answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
-            metrics: metrics(of: answer, job: job, settings: settings))
+        return outcome(answer, job: job, settings: settings)
     }
 
     /// Stored-mode jobs are decoded together with queued jobs of the same document and settings.
@@ -84,23 +74,10 @@ final class EngineJobProcessor: JobProcessor {
                 let box = HeartbeatBox(beat)
                 let bar = TerminalProgress(label: "jobs \(first.id)…\(jobs.last!.id)")
                 defer { bar?.finish() }
-                let requests = jobs.map { job in
-                    var request = QARequest(
-                        document: text, question: job.question, parameters: settings.decoding, prefill: settings.prefillOptions)
-                    request.heartbeat = { progress in
-                        bar?.show(progress)
-                        try box.call()
-                    }
-                    return request
-                }
-                return try engine.answerTogether(requests)
+                return try engine.answerTogether(jobs.map { request(text, $0.question, settings, heartbeat: box, bar: bar) })
             }
             try heartbeat()
-            return zip(jobs, answers).map { job, answer in
-                .success(JobOutcome(
-                    answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
-                    metrics: metrics(of: answer, job: job, settings: settings)))
-            }
+            return zip(jobs, answers).map { job, answer in .success(outcome(answer, job: job, settings: settings)) }
         } catch is DecodingError {
             return oneAtATime(jobs, heartbeat: heartbeat)
         } catch let error as EngineError {
@@ -109,6 +86,26 @@ final class EngineJobProcessor: JobProcessor {
         } catch {
             return jobs.map { _ in .failure(error) }
         }
+    }
+
+    /// The engine request of a job's question, reporting progress to `bar` and beating `heartbeat`.
+    private func request(
+        _ document: String, _ question: String, _ settings: JobSettings, heartbeat: HeartbeatBox, bar: TerminalProgress?
+    ) -> QARequest {
+        var request = QARequest(
+            document: document, question: question, parameters: settings.decoding, prefill: settings.prefillOptions)
+        request.heartbeat = { progress in
+            bar?.show(progress)
+            try heartbeat.call()
+        }
+        return request
+    }
+
+    /// What the queue records for an answered job.
+    private func outcome(_ answer: QAAnswer, job: ClaimedJob, settings: JobSettings) -> JobOutcome {
+        JobOutcome(
+            answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
+            metrics: metrics(of: answer, job: job, settings: settings))
     }
 
     /// Answers the jobs one by one: for batches that cannot be decoded together, and for a batch
