@@ -74,31 +74,6 @@ extension JobQueue {
         }
     }
 
-    // MARK: - Workers
-
-    /// Records a worker process (replacing a row with the same id).
-    public func registerWorker(id: String, pid: Int32, host: String) throws {
-        let now = clock()
-        try database.write {
-            try database.execute("""
-                INSERT OR REPLACE INTO workers (id, pid, host, started_at, heartbeat)
-                VALUES (?, ?, ?, ?, ?)
-                """, [id, pid, host, now, now])
-        }
-    }
-
-    /// Updates a worker's heartbeat time.
-    public func workerHeartbeat(id: String) throws {
-        try database.write {
-            try database.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", [clock(), id])
-        }
-    }
-
-    /// Removes a worker's row when it exits cleanly.
-    public func unregisterWorker(id: String) throws {
-        try database.write { try database.execute("DELETE FROM workers WHERE id = ?", [id]) }
-    }
-
     // MARK: - Waiting
 
     /// Waits until another connection commits to the database or `timeout` seconds

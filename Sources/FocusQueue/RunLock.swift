@@ -69,10 +69,12 @@ public final class RunLock {
     public let path: String
     private var descriptor: Int32
 
-    /// Takes the lock for the database at `databasePath`, or throws at once.
+    /// Takes the lock for the database at `databasePath`, or throws at once. The lock file sits
+    /// next to the database's resolved path (symbolic links followed, `..` removed), so every
+    /// spelling of one database takes one lock. The database's folder must exist.
     /// - Throws: `RunLockError.alreadyHeld` when another holder has it.
     public init(databasePath: String) throws {
-        let path = databasePath + ".lock"
+        let path = Self.resolvedPath(databasePath) + ".lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw RunLockError.cannotLock(path: path, errno: errno) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -91,6 +93,21 @@ public final class RunLock {
         if ftruncate(descriptor, 0) == 0 {
             _ = pid.withCString { write(descriptor, $0, strlen($0)) }
         }
+    }
+
+    /// The canonical path of a database that may not exist yet: the file itself resolved when it
+    /// exists (it may be a link), else its folder resolved with the file name appended.
+    static func resolvedPath(_ path: String) -> String {
+        if let resolved = canonical(path) { return resolved }
+        let url = URL(fileURLWithPath: path)
+        guard let folder = canonical(url.deletingLastPathComponent().path) else { return url.standardizedFileURL.path }
+        return (folder == "/" ? "" : folder) + "/" + url.lastPathComponent
+    }
+
+    private static func canonical(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Releases the lock (also done on deinit and by the kernel at exit).

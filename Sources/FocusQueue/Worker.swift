@@ -160,6 +160,11 @@ public struct WorkerReport: Sendable, Equatable {
     public var fenced = 0
     /// Jobs given back to the queue on a stop request.
     public var released = 0
+    /// Jobs of dead workers of this host taken back by this run (requeued or dead).
+    public var recovered = 0
+    /// When a drain ended: running jobs whose lease owner is no registered worker, which no one
+    /// will finish before their leases expire.
+    public var stranded: [StrandedJob] = []
     /// Why the run ended.
     public var stopReason: StopReason = .queueEmpty
 
@@ -203,7 +208,7 @@ public final class Worker {
         self.logger = logger
     }
 
-    /// `host:pid:random`.
+    /// `host:pid:random`; the `workers` row records the process precisely (`ProcessIdentity`).
     public static func makeID() -> String {
         let info = ProcessInfo.processInfo
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -216,9 +221,9 @@ public final class Worker {
         let started = queue.clock()
         var report = WorkerReport()
         var lastDocument: Int64?
-        try queue.registerWorker(id: workerID, pid: ProcessInfo.processInfo.processIdentifier,
-                                 host: ProcessInfo.processInfo.hostName)
+        try queue.registerWorker(id: workerID, identity: ProcessIdentity.current())
         defer { try? queue.unregisterWorker(id: workerID) }
+        try recoverFromDeadWorkers(report: &report)
         while true {
             if stopFlag.isRequested { report.stopReason = .stopRequested; break }
             if let maxJobs = options.maxJobs, report.processed >= maxJobs {
@@ -229,7 +234,12 @@ public final class Worker {
             }
             guard let job = try queue.claim(workerID: workerID, leaseSeconds: options.leaseSeconds,
                                             preferDocument: lastDocument) else {
-                if options.drain { report.stopReason = .queueEmpty; break }
+                if try recoverFromDeadWorkers(report: &report) > 0 { continue }
+                if options.drain {
+                    report.stranded = try queue.strandedJobs()
+                    report.stopReason = .queueEmpty
+                    break
+                }
                 try queue.workerHeartbeat(id: workerID)
                 _ = try queue.waitForChange(timeout: options.idleWait,
                                             pollInterval: options.pollInterval, stopFlag: stopFlag)
@@ -252,6 +262,19 @@ public final class Worker {
             "worker": "\(workerID)", "reason": "\(report.stopReason)",
             "completed": "\(report.completed)", "processed": "\(report.processed)"])
         return report
+    }
+
+    /// Takes back the jobs of dead workers of this host; returns the number of jobs taken back.
+    @discardableResult
+    private func recoverFromDeadWorkers(report: inout WorkerReport) throws -> Int {
+        let recovery = try queue.recoverFromDeadWorkers()
+        report.recovered += recovery.jobsTaken
+        if !recovery.workersRemoved.isEmpty {
+            logger.warning("took back the jobs of dead workers", metadata: [
+                "worker": "\(workerID)", "dead_workers": "\(recovery.workersRemoved.joined(separator: ","))",
+                "requeued": "\(recovery.jobsRequeued)", "dead": "\(recovery.jobsDead)"])
+        }
+        return recovery.jobsTaken
     }
 
     // MARK: - One job

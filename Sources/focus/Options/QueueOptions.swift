@@ -12,14 +12,19 @@ struct QueueOptions: ParsableArguments {
 
     var path: String { db ?? ProcessInfo.processInfo.environment["FOCUS_DB"] ?? ".focus/focus.sqlite" }
 
-    /// Opens (creating when needed) and migrates the database.
-    func open() throws -> JobQueue {
+    /// Creates the database's folder when missing (mode 0755 at most, whatever the umask).
+    func createFolder() throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try createDirectories(directory, mode: 0o755)
         } catch {
-            throw CLIError.io("\(directory): cannot create the database folder (\(error.localizedDescription))")
+            throw CLIError.io("\(directory): cannot create the database folder (\(error))")
         }
+    }
+
+    /// Opens (creating when needed) and migrates the database.
+    func open() throws -> JobQueue {
+        try createFolder()
         do {
             return try JobQueue(path: path)
         } catch {
@@ -56,5 +61,20 @@ func withQueueExitCodes(_ body: () throws -> Void) throws {
             printError("focus: \(error)")
             throw ExitCode(FocusExitCode.forError(error).rawValue)
         }
+    }
+}
+
+/// Creates `path` and its missing parents with `mode` (the umask can only narrow it), like
+/// `mkdir -p -m`. An existing folder is left as it is.
+func createDirectories(_ path: String, mode: mode_t) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw CLIError.io("\(path): exists and is not a folder") }
+        return
+    }
+    let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    if parent != path && !parent.isEmpty { try createDirectories(parent, mode: mode) }
+    guard mkdir(path, mode) == 0 || errno == EEXIST else {
+        throw CLIError.io("\(path): mkdir failed: \(String(cString: strerror(errno)))")
     }
 }

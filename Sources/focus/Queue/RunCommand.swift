@@ -38,11 +38,13 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("give --drain, --max-jobs or --max-time (use `focus daemon` to run forever)")
         }
         if let maxJobs, maxJobs <= 0 { throw ValidationError("--max-jobs must be positive") }
-        if leaseSeconds < 5 { throw ValidationError("--lease-seconds must be at least 5") }
+        try checkNumberOption(maxTime, "--max-time", .above(0))
+        try checkNumberOption(leaseSeconds, "--lease-seconds", WorkerLease.seconds)
     }
 
     func run() throws {
         try withQueueExitCodes {
+            try queue.createFolder()
             let lock: RunLock
             do {
                 lock = try RunLock(databasePath: queue.path)
@@ -54,6 +56,13 @@ struct RunCommand: ParsableCommand {
                 queue: queue, store: store, quiet: !verbose,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: drain, maxJobs: maxJobs, maxTime: maxTime,
                                        stopBehavior: .releaseCurrent, batchSize: batch))
+            if report.stopReason == .queueEmpty, let first = report.stranded.first {
+                let until = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: first.leaseExpiresAt))
+                let message = "\(report.stranded.count) job(s) stay running under the lease of a worker that is gone "
+                    + "(job \(first.jobID), lease of \(first.leaseOwner) until \(until)); run again once it expires"
+                printError(queue.logFormat == .json ? jsonLine(["message": "focus run: " + message]) : "focus run: " + message)
+                throw ExitCode(FocusExitCode.locked.rawValue)
+            }
             if verbose || report.failed + report.dead > 0 {
                 let counts: [String: Any] = [
                     "done": report.completed, "retried": report.retried, "failed": report.failed,
@@ -72,7 +81,7 @@ struct RunCommand: ParsableCommand {
 struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Process jobs as they arrive; SIGTERM or SIGINT releases the current job and exits.")
+        abstract: "Process jobs as they arrive; SIGTERM, SIGINT or SIGHUP releases the current job and exits.")
 
     @OptionGroup var queue: QueueOptions
     @OptionGroup var store: StoreOptions
@@ -85,6 +94,7 @@ struct DaemonCommand: ParsableCommand {
 
     func validate() throws {
         if batch <= 0 { throw ValidationError("--batch must be positive") }
+        try checkNumberOption(leaseSeconds, "--lease-seconds", WorkerLease.seconds)
     }
 
     func run() throws {
@@ -94,6 +104,12 @@ struct DaemonCommand: ParsableCommand {
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent, batchSize: batch))
         }
     }
+}
+
+/// The accepted lease lengths of `run` and `daemon`: long enough for heartbeats to keep up, short
+/// enough that a lease held by a worker on another host ends within a week.
+enum WorkerLease {
+    static let seconds = NumberRange<Double>.atLeast(5).atMost(7 * 86_400)
 }
 
 /// Runs a worker with the engine as its processor until its options say stop.
@@ -107,7 +123,7 @@ func runWorker(
     let jobQueue = try options.open()
     let processor = EngineJobProcessor(storeDirectory: store.directory, storeBudget: store.storeBudget)
     let stop = StopFlag()
-    stop.stopOnSignals([SIGTERM, SIGINT])
+    stop.stopOnSignals([SIGTERM, SIGINT, SIGHUP])
     var logger = Logger(label: "focus.worker") { label -> LogHandler in
         options.logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
     }
