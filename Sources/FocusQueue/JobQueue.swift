@@ -43,7 +43,8 @@ public final class JobQueue {
     // MARK: - Documents
 
     /// Registers a document by content hash and returns its id; a document with the
-    /// same SHA-256 returns the existing id, takes the new path, and gains `tokenCount` if it had none.
+    /// same SHA-256 returns the existing id, takes the new path, and gains `tokenCount` and
+    /// `text` if it had none. The text is stored once per SHA-256.
     @discardableResult
     public func registerDocument(_ document: NewDocument) throws -> Int64 {
         let sha = document.sha256.lowercased()
@@ -64,14 +65,29 @@ public final class JobQueue {
                         "UPDATE documents SET token_count = ? WHERE id = ? AND token_count IS NULL",
                         [tokens, id])
                 }
+                try storeText(document.text, documentID: id)
                 return id
             }
             try database.execute("""
                 INSERT INTO documents (sha256, path, byte_size, token_count, created_at)
                 VALUES (?, ?, ?, ?, ?)
                 """, [sha, document.path, document.byteSize, document.tokenCount, clock()])
-            return database.lastInsertRowID
+            let id = database.lastInsertRowID
+            try storeText(document.text, documentID: id)
+            return id
         }
+    }
+
+    /// Keeps a document's text unless it already has one (same SHA-256, same text).
+    private func storeText(_ text: String?, documentID: Int64) throws {
+        guard let text else { return }
+        try database.execute(
+            "INSERT OR IGNORE INTO document_texts (document_id, text) VALUES (?, ?)", [documentID, text])
+    }
+
+    /// The text stored for a document at submission, or nil for one registered without it.
+    public func documentText(documentID: Int64) throws -> String? {
+        try database.fetchOne("SELECT text FROM document_texts WHERE document_id = ?", [documentID])?.string("text")
     }
 
     /// Records the token count of a document once it has been tokenized.
@@ -212,19 +228,22 @@ public final class JobQueue {
     }
 
     private func claimedJobs(_ rows: [Row]) throws -> [ClaimedJob] {
-        var documents: [Int64: (path: String, sha: String)] = [:]
+        var documents: [Int64: (path: String, sha: String, text: String?)] = [:]
         return try rows.map { row in
             let documentID = row.int64("document_id") ?? 0
             if documents[documentID] == nil {
-                let document = try database.fetchOne(
-                    "SELECT path, sha256 FROM documents WHERE id = ?", [documentID])
+                let document = try database.fetchOne("""
+                    SELECT d.path, d.sha256, t.text FROM documents d
+                    LEFT JOIN document_texts t ON t.document_id = d.id WHERE d.id = ?
+                    """, [documentID])
                 documents[documentID] = (document?.string("path") ?? "",
-                                         document?.string("sha256") ?? "")
+                                         document?.string("sha256") ?? "", document?.string("text"))
             }
             return ClaimedJob(
                 id: row.int64("id") ?? 0, documentID: documentID,
                 documentPath: documents[documentID]?.path ?? "",
                 documentSHA256: documents[documentID]?.sha ?? "",
+                documentText: documents[documentID]?.text,
                 question: row.string("question") ?? "", modelDir: row.string("model_dir") ?? "",
                 mode: row.string("mode") ?? "", modeParams: row.string("mode_params") ?? "{}",
                 priority: row.int("priority") ?? 0, attempt: row.int("attempt") ?? 0,

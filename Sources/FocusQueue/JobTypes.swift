@@ -27,13 +27,16 @@ public struct NewDocument: Sendable, Equatable {
     public var byteSize: Int
     /// Token count, when already known.
     public var tokenCount: Int?
+    /// The document's text, kept in the database so that workers never read `path`.
+    public var text: String?
 
     /// A document to register.
-    public init(sha256: String, path: String, byteSize: Int, tokenCount: Int? = nil) {
+    public init(sha256: String, path: String, byteSize: Int, tokenCount: Int? = nil, text: String? = nil) {
         self.sha256 = sha256
         self.path = path
         self.byteSize = byteSize
         self.tokenCount = tokenCount
+        self.text = text
     }
 }
 
@@ -92,6 +95,9 @@ public struct ClaimedJob: Sendable, Equatable {
     public let documentPath: String
     /// Lowercase hex SHA-256 of the document content.
     public let documentSHA256: String
+    /// The document's text as stored at submission; nil for a document registered before texts
+    /// were stored (schema version 3) and never submitted since.
+    public let documentText: String?
     /// The question text.
     public let question: String
     /// Directory of the model that answers.

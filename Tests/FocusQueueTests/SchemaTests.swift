@@ -33,11 +33,11 @@ import Testing
         let tables = try database.fetchAll(
             "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name")
             .compactMap { $0.string("name") }
-        #expect(tables == ["documents", "job_metrics", "job_summary", "jobs", "queue_depth",
+        #expect(tables == ["document_texts", "documents", "job_metrics", "job_summary", "jobs", "queue_depth",
                            "results", "throughput_by_day_mode", "workers"])
         let strict = try database.fetchAll("SELECT name, strict FROM pragma_table_list "
             + "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        #expect(strict.count == 5)
+        #expect(strict.count == 6)
         #expect(strict.allSatisfy { $0.int("strict") == 1 })
     }
 

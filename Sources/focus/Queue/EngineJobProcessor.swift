@@ -115,19 +115,32 @@ final class EngineJobProcessor: JobProcessor {
         jobs.map { job in Result { try self.process(job, heartbeat: heartbeat) } }
     }
 
-    /// The job's document text, checked against the digest recorded at submission.
+    /// The job's document text, checked against the digest recorded at submission. The text is
+    /// the one stored in the database at submission: the submitter's path is never opened, except
+    /// for a document registered before texts were stored (and not submitted since), which is read
+    /// from its path as it was then.
     private func document(of job: ClaimedJob) throws -> String {
+        if let text = job.documentText {
+            guard Self.digest(Data(text.utf8)) == job.documentSHA256 else {
+                throw BadJobInput(description: "document \(job.documentID) (\(job.documentPath)): the stored text does not match its SHA-256")
+            }
+            return text
+        }
         guard let data = FileManager.default.contents(atPath: job.documentPath) else {
             throw BadJobInput(description: "\(job.documentPath): document no longer readable")
         }
-        let digest = SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
-        guard digest == job.documentSHA256 else {
+        guard Self.digest(data) == job.documentSHA256 else {
             throw BadJobInput(description: "\(job.documentPath): document changed since it was submitted")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw BadJobInput(description: "\(job.documentPath): document is not valid UTF-8")
         }
         return text
+    }
+
+    /// Lowercase hex SHA-256.
+    static func digest(_ data: Data) -> String {
+        SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
     }
 
     private func engine(for modelDir: String) throws -> QAEngine {

@@ -7,7 +7,8 @@ import Foundation
 ///
 /// A batch is all-or-nothing: every line is checked (JSON, fields, the document file) before
 /// anything is written, and the jobs are inserted in one transaction. A relative document path
-/// in a batch is resolved against the batch file's folder.
+/// in a batch is resolved against the batch file's folder. Documents are read here, with the
+/// submitter's permissions, and their text is stored in the database: workers never open them.
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit", abstract: "Queue a question about a document (or a JSONL batch); print the job ids.")
@@ -101,10 +102,10 @@ struct SubmitCommand: ParsableCommand {
                 }
                 parameters.mode = chosen
             }
-            let digest = SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
+            let digest = EngineJobProcessor.digest(data)
             let path = URL(fileURLWithPath: entry.document).standardizedFileURL.path
             return (
-                entry, NewDocument(sha256: digest, path: path, byteSize: data.count), modelDir,
+                entry, NewDocument(sha256: digest, path: path, byteSize: data.count, text: text), modelDir,
                 JobSettings(decoding: parameters, store: store)
             )
         }
