@@ -92,8 +92,6 @@ public struct DocumentPrefiller {
         self.store = store
     }
 
-
-
     /// The store key of a document's token ids under `options`.
     public func key(documentIDs: [Int32], options: PrefillOptions) -> StoreKey {
         var parameters = options.parameters
@@ -147,9 +145,13 @@ public struct DocumentPrefiller {
         guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
         let key = key(documentIDs: documentIDs, options: options)
         let started = monotonicSeconds()
+        let (tokens, chunks) = storedTokens(documentIDs: documentIDs, options: options)
+        let header = header(tokenCount: tokens.count, options: options)
         let (document, hit) = try store.withPrefillLock(key) { () throws -> (StoredDocument, Bool) in
-            if let existing = try store.open(key) { return (existing, true) }
-            return (try compute(key: key, documentIDs: documentIDs, options: options, heartbeat: heartbeat), false)
+            // An entry whose manifest disagrees with the document in any field is corrupt: the
+            // store discards it and it is computed again.
+            if let existing = try store.open(key, expecting: header) { return (existing, true) }
+            return (try compute(key: key, header: header, tokens: tokens, chunks: chunks, options: options, heartbeat: heartbeat), false)
         }
         let manifest = document.manifest
         let report = PrefillReport(
@@ -159,18 +161,23 @@ public struct DocumentPrefiller {
         return (document, report)
     }
 
+    /// The header a document of `tokenCount` stored rows has under `options`: what its entry's
+    /// manifest must say.
+    public func header(tokenCount: Int, options: PrefillOptions) -> DocumentHeader {
+        let c = loaded.model.configuration
+        return DocumentHeader(
+            modelIdentity: loaded.identity, tokenizerDigest: loaded.tokenizerDigest, prefillMode: options.mode.name,
+            prefillParameters: options.parameters, tokenCount: tokenCount, layers: c.layerCount,
+            kvDim: c.kvDimension, blockSize: options.blockSize, numberFormat: options.numberFormat,
+            exactForQuestions: c.promptAttention == .blockCausal && options.mode == .whole)
+    }
+
     private func compute(
-        key: StoreKey, documentIDs: [Int32], options: PrefillOptions, heartbeat: ((Int, Int) throws -> Void)?
+        key: StoreKey, header: DocumentHeader, tokens: [Int32], chunks: [Range<Int>], options: PrefillOptions,
+        heartbeat: ((Int, Int) throws -> Void)?
     ) throws -> StoredDocument {
         let model = loaded.model
         let c = model.configuration
-        let (tokens, chunks) = storedTokens(documentIDs: documentIDs, options: options)
-        let exact = c.promptAttention == .blockCausal && options.mode == .whole
-        let header = DocumentHeader(
-            modelIdentity: loaded.identity, tokenizerDigest: loaded.tokenizerDigest, prefillMode: options.mode.name,
-            prefillParameters: options.parameters, tokenCount: tokens.count, layers: c.layerCount,
-            kvDim: c.kvDimension, blockSize: options.blockSize, numberFormat: options.numberFormat,
-            exactForQuestions: exact)
         let hidden = chunks.map { model.embed(Array(tokens[$0])) }
         let positions = storedPositions(chunks: chunks, options: options).chunks
         guard let store else { throw EngineError.store("no document store to prefill into") }

@@ -49,18 +49,25 @@ extension DocumentStore {
 
     // MARK: - Integrity
 
-    /// Checks every block of every entry (and the representative keys); torn or corrupt entries
-    /// are removed and reported, so the engine rebuilds them on next use.
+    /// Checks every entry: its manifest as a whole and field by field, then every block (bound
+    /// checksum and decompressed size) and the representative keys; torn or corrupt entries are
+    /// removed and reported, so the engine rebuilds them on next use.
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         for name in try entryNames() {
             let key = try StoreKey(hex: name)
             report.entriesChecked += 1
             let before = corruptionsDetected
+            var reason = "manifest or file sizes invalid"
+            do {
+                _ = try readManifest(entry: entryPath(key), expectedKey: key)
+            } catch let error as StoreError {
+                if case .corruptEntry(_, let why) = error { reason = why }
+            }
             guard let document = try openEntry(key, markUsed: false) else {
                 if corruptionsDetected > before {
                     report.removed.append(name)
-                    report.problems.append("\(name): manifest or file sizes invalid")
+                    report.problems.append("\(name): \(reason)")
                 }
                 continue
             }
@@ -68,7 +75,7 @@ extension DocumentStore {
             for layer in 0..<document.manifest.layers where problem == nil {
                 report.blocksChecked += document.manifest.layerRecords[layer].blocks.count
                 if let block = try document.firstCorruptBlock(layer: layer) {
-                    problem = "\(name): block \(block) of layer \(layer) fails its checksum"
+                    problem = "\(name): block \(block) of layer \(layer) fails its checksum or size"
                 } else if (try? document.representativeKeys(layer: layer)) == nil {
                     problem = "\(name): representative keys of layer \(layer) fail their checksum"
                 }

@@ -59,12 +59,14 @@ public final class DocumentStore: @unchecked Sendable {
 
     /// Opens the entry for `key`, pinned until the returned document is closed.
     /// Returns nil on a miss; a torn or corrupt entry is removed, counted, and reported as a miss.
-    public func open(_ key: StoreKey) throws -> StoredDocument? {
-        try openEntry(key, markUsed: true)
+    /// With `expected`, an entry whose manifest disagrees with that header in any field (token
+    /// count, shapes, model, prefill) counts as corrupt too.
+    public func open(_ key: StoreKey, expecting expected: DocumentHeader? = nil) throws -> StoredDocument? {
+        try openEntry(key, markUsed: true, expecting: expected)
     }
 
     /// Opens an entry; `markUsed` records the use for LRU eviction (verification does not).
-    func openEntry(_ key: StoreKey, markUsed: Bool) throws -> StoredDocument? {
+    func openEntry(_ key: StoreKey, markUsed: Bool, expecting expected: DocumentHeader? = nil) throws -> StoredDocument? {
         let path = entryPath(key)
         guard try FileSystem.status(path) != nil else { return nil }
         let pinPath = path + "/" + EntryFiles.pin
@@ -78,6 +80,9 @@ public final class DocumentStore: @unchecked Sendable {
         }
         do {
             let manifest = try readManifest(entry: path, expectedKey: key)
+            if let expected, let difference = manifest.header.firstDifference(from: expected) {
+                throw StoreError.corruptEntry(path: path + "/" + EntryFiles.manifest, reason: difference)
+            }
             let document = try StoredDocument(manifest: manifest, path: path, pinDescriptor: pin)
             if markUsed {
                 try? FileSystem.setModificationTime(path + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())
@@ -156,11 +161,11 @@ public final class DocumentStore: @unchecked Sendable {
             directoryLock = try FileSystem.openDirectory(temporary)
             _ = try FileSystem.lock(directoryLock, LOCK_EX, path: temporary)
             let budget = failWritesAfterBytes.map { WriteBudget(remaining: $0) }
-            let writer = DocumentWriter(header: header, directory: temporary, budget: budget)
+            let writer = DocumentWriter(key: key, header: header, directory: temporary, budget: budget)
             let manifest: DocumentManifest
             do {
                 try produce(writer)
-                manifest = try writer.finish(key: key)
+                manifest = try writer.finish()
             } catch {
                 writer.abandon()
                 throw error

@@ -9,6 +9,8 @@ import Glibc
 public final class DocumentWriter {
     /// The header the document is written with.
     public let header: DocumentHeader
+    /// The key of the entry being written (hex); checksums are bound to it.
+    let key: String
     let directory: String
     let codec: BlockCodec
     private let budget: WriteBudget?
@@ -16,7 +18,8 @@ public final class DocumentWriter {
     private var sinks: [[Int32]] = []
     private var closed = false
 
-    init(header: DocumentHeader, directory: String, budget: WriteBudget?) {
+    init(key: StoreKey, header: DocumentHeader, directory: String, budget: WriteBudget?) {
+        self.key = key.hex
         self.header = header
         self.directory = directory
         self.codec = BlockCodec(format: header.numberFormat, kvDim: header.kvDim)
@@ -43,10 +46,9 @@ public final class DocumentWriter {
         }
         try checkRepresentable(keys, name: "keys", layer: layer)
         try checkRepresentable(values, name: "values", layer: layer)
-        let dataFile = String(format: "layer-%03d.kv", layer)
-        let keysFile = String(format: "keys-%03d.f32", layer)
-        let blocks = try writeBlocks(keys: keyBase, values: valueBase, file: dataFile)
-        let keysChecksum = try writeRepresentativeKeys(keys: keyBase, file: keysFile)
+        let (dataFile, keysFile) = DocumentManifest.fileNames(layer: layer)
+        let blocks = try writeBlocks(keys: keyBase, values: valueBase, layer: layer, file: dataFile)
+        let keysChecksum = try writeRepresentativeKeys(keys: keyBase, layer: layer, file: keysFile)
         layerRecords[layer] = LayerRecord(
             dataFile: dataFile, keysFile: keysFile,
             dataLength: blocks.last.map { $0.offset + Int64($0.length) } ?? 0,
@@ -62,6 +64,7 @@ public final class DocumentWriter {
             if let bad = list.first(where: { $0 < 0 || Int($0) >= header.tokenCount }) {
                 throw StoreError.invalidArgument("sink index \(bad) is outside 0..<\(header.tokenCount)")
             }
+            guard Set(list).count == list.count else { throw StoreError.invalidArgument("a sink list repeats an index: \(list)") }
         }
         self.sinks = sinks
     }
@@ -84,7 +87,9 @@ public final class DocumentWriter {
 
     // MARK: - Blocks
 
-    private func writeBlocks(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, file: String) throws -> [BlockRecord] {
+    private func writeBlocks(
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, file: String
+    ) throws -> [BlockRecord] {
         let path = directory + "/" + file
         let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
         defer { close(descriptor) }
@@ -105,7 +110,8 @@ public final class DocumentWriter {
             codec.encode(keys: keys + start, values: values + start, rows: rows, into: payload)
             let payloadBytes = codec.payloadBytes(rows: rows)
             let length = try BlockCodec.compress(payload, size: payloadBytes, into: frame, capacity: frameCapacity)
-            let checksum = XXH64.hex(UnsafeRawBufferPointer(start: frame, count: length))
+            let checksum = BoundChecksum.block(
+                UnsafeRawBufferPointer(start: frame, count: length), key: key, layer: layer, block: block)
             try FileSystem.writeAll(descriptor, frame, count: length, path: path, budget: budget)
             records.append(BlockRecord(offset: offset, length: length, checksum: checksum))
             offset += Int64(length)
@@ -117,7 +123,7 @@ public final class DocumentWriter {
     // MARK: - Representative keys
 
     /// Writes [mean | min | max], each [blocks, kvDim] f32, and returns the file's checksum.
-    private func writeRepresentativeKeys(keys: UnsafePointer<Float>, file: String) throws -> String {
+    private func writeRepresentativeKeys(keys: UnsafePointer<Float>, layer: Int, file: String) throws -> String {
         let summary = RepresentativeKeys.summarize(
             keys: keys, tokenCount: header.tokenCount, kvDim: header.kvDim, blockSize: header.blockSize)
         var bytes = [Float]()
@@ -131,32 +137,31 @@ public final class DocumentWriter {
         return try bytes.withUnsafeBytes { raw in
             try FileSystem.writeAll(descriptor, raw.baseAddress!, count: raw.count, path: path, budget: budget)
             try FileSystem.sync(descriptor, path: path)
-            return XXH64.hex(raw)
+            return BoundChecksum.keys(raw, key: key, layer: layer)
         }
     }
 
     // MARK: - Finishing
 
     /// Writes the manifest and the pin and last-used files, all fsynced, then the directory.
-    func finish(key: StoreKey) throws -> DocumentManifest {
+    func finish() throws -> DocumentManifest {
         guard !closed else { throw StoreError.writerClosed }
         closed = true
         let missing = layerRecords.indices.filter { layerRecords[$0] == nil }
         guard missing.isEmpty else {
             throw StoreError.invalidArgument("layers \(missing) were never appended (\(header.layers) expected)")
         }
-        let manifest = DocumentManifest(
-            formatVersion: DocumentManifest.currentFormatVersion, key: key.hex,
+        let manifest = try DocumentManifest(
+            formatVersion: DocumentManifest.currentFormatVersion, key: key,
             modelIdentity: header.modelIdentity, tokenizerDigest: header.tokenizerDigest,
             prefillMode: header.prefillMode, prefillParameters: header.prefillParameters,
             tokenCount: header.tokenCount, layers: header.layers, kvDim: header.kvDim,
             blockSize: header.blockSize, numberFormat: header.numberFormat, codec: BlockCodec.codecName,
-            shuffleElementBytes: codec.shuffleElementBytes, checksumAlgorithm: "xxh64",
+            shuffleElementBytes: codec.shuffleElementBytes, checksumAlgorithm: BoundChecksum.algorithm,
             exactForQuestions: header.exactForQuestions, sinks: sinks, createdAt: FileSystem.now(),
-            layerRecords: layerRecords.map { $0! })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try writeSmallFile(EntryFiles.manifest, contents: try encoder.encode(manifest))
+            layerRecords: layerRecords.map { $0! }, manifestChecksum: ""
+        ).sealed()
+        try writeSmallFile(EntryFiles.manifest, contents: try manifest.encoded())
         try writeSmallFile(EntryFiles.pin, contents: Data())
         try writeSmallFile(EntryFiles.lastUsed, contents: Data())
         try FileSystem.setModificationTime(directory + "/" + EntryFiles.lastUsed, seconds: FileSystem.now())

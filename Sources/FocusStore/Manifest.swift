@@ -68,7 +68,8 @@ public struct BlockRecord: Codable, Sendable, Equatable {
     public var offset: Int64
     /// Length of the LZ4 frame in bytes.
     public var length: Int
-    /// xxHash64 of the frame bytes, 16 hex digits.
+    /// xxHash64 of the frame bytes, seeded by the entry key, layer and block index
+    /// (`BoundChecksum`), 16 hex digits: a record moved to another place does not verify.
     public var checksum: String
 }
 
@@ -80,7 +81,7 @@ public struct LayerRecord: Codable, Sendable, Equatable {
     public var keysFile: String
     /// Expected byte length of the data file.
     public var dataLength: Int64
-    /// xxHash64 of the whole representative-key file, 16 hex digits.
+    /// xxHash64 of the whole representative-key file, seeded by the entry key and layer, 16 hex digits.
     public var keysChecksum: String
     /// The layer's blocks in token order.
     public var blocks: [BlockRecord]
@@ -88,8 +89,9 @@ public struct LayerRecord: Codable, Sendable, Equatable {
 
 /// The JSON manifest of one stored document (`manifest.json` in the entry directory).
 public struct DocumentManifest: Codable, Sendable, Equatable {
-    /// The on-disk format version this code writes and reads.
-    public static let currentFormatVersion = 1
+    /// The on-disk format version this code writes and reads (2: bound checksums and a manifest
+    /// checksum; entries of other versions are discarded and rebuilt).
+    public static let currentFormatVersion = 2
 
     /// Format version of the entry.
     public var formatVersion: Int
@@ -117,6 +119,9 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
     public var createdAt: Double
     /// Per-layer files and blocks.
     public var layerRecords: [LayerRecord]
+    /// xxHash64 of the manifest's canonical JSON with this field empty, 16 hex digits: any edit
+    /// of the manifest makes the entry corrupt.
+    public var manifestChecksum: String
 
     /// The header this manifest was written from.
     public var header: DocumentHeader {
@@ -137,27 +142,6 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
     /// Bytes of the KV as f32 (K and V, all layers): what the blocks decode to.
     public var decodedBytes: Int64 {
         Int64(layers) * Int64(tokenCount) * Int64(kvDim) * 2 * 4
-    }
-
-    /// Checks shapes and records for consistency; throws `StoreError.corruptEntry` naming the field.
-    func validate(path: String) throws {
-        func fail(_ reason: String) -> StoreError { .corruptEntry(path: path, reason: reason) }
-        guard formatVersion == DocumentManifest.currentFormatVersion else {
-            throw fail("formatVersion \(formatVersion) is not \(DocumentManifest.currentFormatVersion)")
-        }
-        guard tokenCount > 0, layers > 0, kvDim > 0, blockSize > 0 else {
-            throw fail("tokenCount, layers, kvDim and blockSize must be positive")
-        }
-        guard codec == BlockCodec.codecName else { throw fail("codec '\(codec)' is not supported") }
-        guard layerRecords.count == layers else {
-            throw fail("layerRecords has \(layerRecords.count) entries, layers is \(layers)")
-        }
-        for (index, layer) in layerRecords.enumerated() where layer.blocks.count != blockCount {
-            throw fail("layer \(index) has \(layer.blocks.count) blocks, expected \(blockCount)")
-        }
-        guard sinks.isEmpty || sinks.count == 1 || sinks.count == layers else {
-            throw fail("sinks has \(sinks.count) lists; expected 0, 1 or \(layers)")
-        }
     }
 }
 

@@ -90,7 +90,7 @@ public final class StoredDocument: @unchecked Sendable {
         let data = try FileSystem.readFile(filePath)
         let plane = manifest.blockCount * manifest.kvDim
         let valid = data.count == 3 * plane * 4
-            && data.withUnsafeBytes { XXH64.hex($0) } == record.keysChecksum
+            && data.withUnsafeBytes { BoundChecksum.keys($0, key: manifest.key, layer: layer) } == record.keysChecksum
         guard valid else { throw StoreError.corruptEntry(path: filePath, reason: "representative keys fail their checksum") }
         let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return RepresentativeKeys(
@@ -124,7 +124,8 @@ public final class StoredDocument: @unchecked Sendable {
             let read = try FileSystem.readFully(
                 descriptor, into: scratch.frame, count: entry.length, offset: entry.offset, path: filePath)
             let frame = UnsafeRawBufferPointer(start: scratch.frame, count: entry.length)
-            guard read == entry.length, XXH64.hex(frame) == entry.checksum,
+            guard read == entry.length,
+                  BoundChecksum.block(frame, key: manifest.key, layer: layer, block: block) == entry.checksum,
                   scratch.decompressor.decompress(
                       scratch.frame, frameBytes: entry.length, into: scratch.payload, payloadBytes: payloadBytes)
             else {
@@ -142,19 +143,25 @@ public final class StoredDocument: @unchecked Sendable {
         try readBlocks(layer: layer, blocks: Array(0..<manifest.blockCount), keys: keys, values: values)
     }
 
-    /// Checks every block's checksum in `layer` without decoding; returns the first bad block.
+    /// Checks every block of `layer`: its bound checksum, and that it decompresses to exactly the
+    /// rows the manifest gives it. Returns the first bad block.
     func firstCorruptBlock(layer: Int) throws -> Int? {
         let record = manifest.layerRecords[layer]
         let descriptor = try layerDescriptor(layer)
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         for (block, entry) in record.blocks.enumerated() {
-            scratch.reserve(frameBytes: entry.length, payloadBytes: 0)
+            let payloadBytes = codec.payloadBytes(rows: rows(ofBlock: block).count)
+            scratch.reserve(frameBytes: entry.length, payloadBytes: payloadBytes)
             let read = try FileSystem.readFully(
                 descriptor, into: scratch.frame, count: entry.length, offset: entry.offset,
                 path: path + "/" + record.dataFile)
             let frame = UnsafeRawBufferPointer(start: scratch.frame, count: entry.length)
-            if read != entry.length || XXH64.hex(frame) != entry.checksum { return block }
+            guard read == entry.length,
+                  BoundChecksum.block(frame, key: manifest.key, layer: layer, block: block) == entry.checksum,
+                  scratch.decompressor.decompress(
+                      scratch.frame, frameBytes: entry.length, into: scratch.payload, payloadBytes: payloadBytes)
+            else { return block }
         }
         return nil
     }

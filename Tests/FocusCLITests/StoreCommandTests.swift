@@ -40,6 +40,64 @@ struct StoreCommandTests {
         #expect((checked["problems"] as? [Any])?.isEmpty == true)
     }
 
+    /// Hand edits of a manifest as the JSON it is, each named as in a bug report.
+    static let manifestEdits: [(name: String, edit: @Sendable (inout [String: Any]) -> Void)] = [
+        ("two layer records swapped", { manifest in
+            var layers = manifest["layerRecords"] as! [Any]
+            layers.swapAt(0, 1)
+            manifest["layerRecords"] = layers
+        }),
+        ("two block records swapped", { manifest in
+            var layers = manifest["layerRecords"] as! [[String: Any]]
+            var blocks = layers[0]["blocks"] as! [Any]
+            blocks.swapAt(0, 1)
+            layers[0]["blocks"] = blocks
+            manifest["layerRecords"] = layers
+        }),
+        ("dataFile ../../other/layer-000.kv", { manifest in
+            var layers = manifest["layerRecords"] as! [[String: Any]]
+            layers[0]["dataFile"] = "../../other/layer-000.kv"
+            manifest["layerRecords"] = layers
+        }),
+        ("sink index 999999", { $0["sinks"] = [[999_999]] }),
+        ("sink index -5", { $0["sinks"] = [[-5]] }),
+        ("tokenCount lowered by 6", { $0["tokenCount"] = ($0["tokenCount"] as! Int) - 6 }),
+    ]
+
+    @Test("store verify exits 65 naming each hand edit of a manifest; the next answer is unchanged",
+          arguments: 0..<6)
+    func verifyCatchesManifestEdits(_ index: Int) throws {
+        let (name, edit) = Self.manifestEdits[index]
+        let space = try Workspace()
+        let model = try space.model()
+        // Long enough for two blocks of 64 tokens in each layer.
+        let document = try space.write("doc.txt", String(repeating: Workspace.document + " ", count: 2))
+        let ask = ["answer", "--model", model, "--store", space.store, "--document", document,
+                   "--question", "Where did the market move?", "--mode", "stored"]
+        let before = try space.run(ask)
+        try #require(before.status == 0, "\(before)")
+        let list = try space.run(["store", "ls", "--store", space.store])
+        let key = try #require(list.lines.last?.split(separator: "\t").first.map(String.init), "\(list)")
+        let url = URL(fileURLWithPath: space.store).appendingPathComponent(key).appendingPathComponent("manifest.json")
+        func tamper() throws {
+            var manifest = try jsonObject(Data(contentsOf: url))
+            edit(&manifest)
+            try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: url)
+        }
+
+        try tamper()
+        let after = try space.run(ask)
+        #expect(after.status == 0 && after.stdout == before.stdout, "\(name): the edited entry is not served: \(after)")
+        #expect(try jsonObject(Data(after.stderr.utf8))["store_hit"] as? Bool == false, "\(name): rebuilt: \(after)")
+
+        try tamper()
+        let verify = try space.run(["store", "verify", "--store", space.store])
+        #expect(verify.status == 65, "\(name): \(verify)")
+        let report = try jsonObject(Data(verify.stdout.utf8))
+        #expect(report["removed"] as? [String] == [key], "\(name): \(verify)")
+        #expect((report["problems"] as? [String])?.first?.contains("manifestChecksum") == true, "\(name): \(verify)")
+    }
+
     @Test("answer prints the answer on stdout and a JSON summary on stderr")
     func answerNow() throws {
         let space = try Workspace()
