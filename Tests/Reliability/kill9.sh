@@ -2,31 +2,44 @@
 # Crash safety of the focus job queue, checked with kill -9.
 #
 # Run from anywhere, after a release build (`swift build -c release`):
-#     bash Tests/Reliability/kill9.sh            # both scenarios
-#     bash Tests/Reliability/kill9.sh --keep     # keep the temporary folder for inspection
+#     bash Tests/Reliability/kill9.sh                          # 200 jobs, 100 kills, then scenarios 2 and 3
+#     bash Tests/Reliability/kill9.sh --jobs 60 --kills 25     # a smaller run
+#     bash Tests/Reliability/kill9.sh --keep                   # keep the temporary folder for inspection
 # Environment: FOCUS_BIN (default .build/release/focus), KILL9_SEED (random seed, default 1),
-# KILL9_JOBS_PER_DOC (questions per document, default 10; 6 documents).
+# KILL9_JOBS and KILL9_KILLS (defaults of --jobs and --kills).
 # Needs python3 (standard library only). Builds nothing. Exit status 0 when every check passed.
 #
-# Scenario 1, kill -9 loop: a batch of 60 jobs (6 documents x 10 questions, modes stored, focus
-# and cached) is submitted with --max-attempts 20; then `focus run --drain --lease-seconds 5` is
-# started again and again and killed with SIGKILL after a random 0.05-0.6 s, until the queue is
-# drained; a final uninterrupted run --drain finishes what is left.
+# Scenario 1, kill -9 loop: a batch of --jobs jobs (8 documents, modes stored, focus, cached and
+# vanilla) is submitted with --max-attempts 20; then `focus run --drain` (its default 600 s lease)
+# is started again and again and killed with SIGKILL after a random 0.05-0.25 s, --kills times,
+# each restart following the kill at once: no waiting for leases, the next drain must take back
+# the killed drain's job itself. A drain that exits by itself must exit 0 with nothing left to
+# run. Then one uninterrupted run --drain must finish everything, at once.
 # Scenario 2, two workers: two `focus daemon` processes serve one database and one store at once.
 # Scenario 3, store writes: `focus prefill` of 12 documents, each killed after 0.05-0.6 s; then
 # `focus store verify` and `store gc` must succeed, and prefilling again must work.
 # Checks: every job done exactly once (one results row and one metrics row per job, no other
-# state), PRAGMA integrity_check = ok, no foreign key violations, `focus store verify` clean; in
-# scenario 2 also no job claimed twice (attempt = 1 everywhere) and both daemons exit 0 on SIGTERM.
+# state), no job left running (stranded), no row left in `workers`, PRAGMA integrity_check = ok,
+# no foreign key violations, `focus store verify` clean; in scenario 2 also no job claimed twice
+# (attempt = 1 everywhere) and both daemons exit 0 on SIGTERM.
 
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FOCUS="${FOCUS_BIN:-$ROOT/.build/release/focus}"
 SEED="${KILL9_SEED:-1}"
-PER_DOC="${KILL9_JOBS_PER_DOC:-10}"
+JOBS="${KILL9_JOBS:-200}"
+KILLS="${KILL9_KILLS:-100}"
 KEEP=0
-[[ "${1:-}" == "--keep" ]] && KEEP=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --keep) KEEP=1; shift ;;
+        --jobs) JOBS="$2"; shift 2 ;;
+        --kills) KILLS="$2"; shift 2 ;;
+        *) echo "kill9: unknown argument $1 (use --jobs N, --kills N, --keep)" >&2; exit 2 ;;
+    esac
+done
+[[ "$JOBS" =~ ^[1-9][0-9]*$ && "$KILLS" =~ ^[0-9]+$ ]] || { echo "kill9: --jobs and --kills take whole numbers" >&2; exit 2; }
 
 if [[ ! -x "$FOCUS" ]]; then
     echo "kill9: $FOCUS not found; build it first: swift build -c release --product focus" >&2
@@ -49,26 +62,29 @@ fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 
 python3 "$ROOT/Tests/ReferenceTools/make_tiny_model.py" --out "$WORK/model" >/dev/null || exit 2
 mkdir -p "$WORK/batch/docs"
-python3 - "$WORK/batch" "$PER_DOC" <<'PY'
+python3 - "$WORK/batch" "$JOBS" <<'PY'
 import json, random, sys
-folder, per_doc = sys.argv[1], int(sys.argv[2])
+folder, jobs = sys.argv[1], int(sys.argv[2])
+documents = 8
+per_doc = (jobs + documents - 1) // documents
 rng = random.Random(7)
 subjects = ["The harbour master", "A clerk", "The mayor", "Every fisherman", "The old miller", "Her brother"]
 verbs = ["counted", "carried", "sold", "wrote down", "repaired", "hid"]
 objects = ["the boats", "forty ledgers", "the salt", "a stone wall", "the grain", "seven nets"]
 places = ["by the bridge", "near the church", "on the hill", "in the meadow", "behind the market"]
-modes = ["stored", "focus", "cached"]
+modes = ["stored", "focus", "cached", "vanilla"]
+written = 0
 with open(f"{folder}/jobs.jsonl", "w") as batch:
-    for d in range(6):
+    for d in range(documents):
         sentences = [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(places)} "
                      f"in the year {1700 + 7 * i + d}." for i in range(6 + 2 * d)]
         with open(f"{folder}/docs/doc{d}.txt", "w") as f:
             f.write(" ".join(sentences) + "\n")
-        for q in range(per_doc):
+        for q in range(min(per_doc, jobs - written)):
             batch.write(json.dumps({"document": f"docs/doc{d}.txt", "question": f"Question {q} about document {d}?",
-                                    "mode": modes[(d + q) % 3]}) + "\n")
+                                    "mode": modes[(d + q) % len(modes)]}) + "\n")
+            written += 1
 PY
-JOBS=$((6 * PER_DOC))
 
 # Runs SQL on the database with python3's sqlite3 and prints rows tab-separated.
 sql() {
@@ -126,6 +142,11 @@ check_exactly_once() {
     [[ $results == "$JOBS" && $distinct == "$JOBS" ]] || fail "$label: $results results for $distinct jobs, expected $JOBS"
     [[ $metrics == "$JOBS" ]] || fail "$label: $metrics metrics rows, expected $JOBS"
     [[ $orphans == 0 ]] || fail "$label: $orphans jobs without a result"
+    local running workers
+    running=$(sql "$db" "SELECT count(*) FROM jobs WHERE state = 'running'")
+    workers=$(sql "$db" "SELECT count(*) FROM workers")
+    [[ $running == 0 ]] || fail "$label: $running jobs stranded in state running"
+    [[ $workers == 0 ]] || fail "$label: $workers rows left in workers"
     integrity=$(sql "$db" "PRAGMA integrity_check" | tr '\n' ' ')
     [[ "$integrity" == "ok " ]] || fail "$label: integrity_check: $integrity"
     fkeys=$(sql "$db" "PRAGMA foreign_key_check" | wc -l)
@@ -134,26 +155,27 @@ check_exactly_once() {
     if ! verify=$("$FOCUS" store verify --store "$store" 2>&1); then
         fail "$label: focus store verify: $verify"
     fi
-    echo "  states: $states| results $results (distinct $distinct), metrics $metrics, integrity $integrity"
+    echo "  states: $states| results $results (distinct $distinct), metrics $metrics, stranded $running, workers rows $workers, integrity $integrity"
     echo "  store verify: $verify"
     echo "  store gc: $("$FOCUS" store gc --store "$store" 2>&1)"
 }
 
 # MARK: - Scenario 1: kill -9 loop
 
-echo "== scenario 1: run --drain killed with SIGKILL at random moments ($JOBS jobs, seed $SEED)"
+echo "== scenario 1: run --drain killed with SIGKILL at random moments ($JOBS jobs, $KILLS kills, seed $SEED)"
 DB1="$WORK/s1/queue.sqlite"
 STORE1="$WORK/s1/store"
 prepare_db "$DB1"
 submit_batch "$DB1"
 started=$SECONDS
-kills=0; runs=0; selfexits=0; bad_exits=0
-while [[ $(unfinished "$DB1") != 0 && $((SECONDS - started)) -lt 240 ]]; do
-    "$FOCUS" run --drain --db "$DB1" --store "$STORE1" --lease-seconds 5 2>>"$WORK/s1/runs.log" &
+kills=0; runs=0; selfexits=0
+while [[ $kills -lt $KILLS && $(unfinished "$DB1") != 0 && $((SECONDS - started)) -lt 900 ]]; do
+    "$FOCUS" run --drain --db "$DB1" --store "$STORE1" 2>>"$WORK/s1/runs.log" &
     pid=$!
     PIDS=("$pid")
     runs=$((runs + 1))
-    sleep "$(printf '0.%02d' $((RANDOM % 56 + 5)))"
+    # Short enough that 100 runs do not drain 200 jobs: most kills land in the middle of a job.
+    sleep "$(printf '0.%02d' $((RANDOM % 21 + 5)))"
     if kill -9 "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null
         kills=$((kills + 1))
@@ -161,26 +183,22 @@ while [[ $(unfinished "$DB1") != 0 && $((SECONDS - started)) -lt 240 ]]; do
         wait "$pid"
         status=$?
         selfexits=$((selfexits + 1))
-        if [[ $status != 0 ]]; then
-            bad_exits=$((bad_exits + 1))
-            fail "run --drain exited $status by itself (see $WORK/s1/runs.log)"
-        fi
-        # Only jobs with unexpired leases of killed runs are left: wait for them.
-        sleep 0.5
+        left=$(unfinished "$DB1")
+        [[ $status == 0 ]] || fail "run --drain exited $status by itself (see $WORK/s1/runs.log)"
+        [[ $status != 0 || $left == 0 ]] || fail "run --drain exited 0 with $left jobs unfinished (stranded)"
     fi
     PIDS=()
 done
 loop_seconds=$((SECONDS - started))
-final_runs=0
-while [[ $(unfinished "$DB1") != 0 && $final_runs -lt 30 ]]; do
-    final_runs=$((final_runs + 1))
-    "$FOCUS" run --drain --db "$DB1" --store "$STORE1" --lease-seconds 5 2>>"$WORK/s1/runs.log" \
-        || fail "final run --drain exited $?"
-    [[ $(unfinished "$DB1") != 0 ]] && sleep 1
-done
+[[ $kills == "$KILLS" ]] || echo "  note: the queue emptied after $kills of $KILLS kills"
+before_final=$(unfinished "$DB1")
+final_started=$SECONDS
+"$FOCUS" run --drain --db "$DB1" --store "$STORE1" 2>>"$WORK/s1/runs.log" || fail "final run --drain exited $?"
+[[ $(unfinished "$DB1") == 0 ]] || fail "$(unfinished "$DB1") jobs unfinished after the final run --drain"
 attempts=$(sql "$DB1" "SELECT sum(attempt) || ' attempts, max ' || max(attempt) || ', ' || sum(attempt > 1) || ' jobs retaken' FROM jobs")
-echo "  $runs runs killed or finished in ${loop_seconds} s: $kills kill -9, $selfexits exited by themselves ($bad_exits non-zero); $final_runs final runs; total $((SECONDS - started)) s"
-echo "  $attempts"
+taken=$(grep -c 'took back the jobs of dead workers' "$WORK/s1/runs.log")
+echo "  $runs runs in ${loop_seconds} s: $kills kill -9, $selfexits exited by themselves; $before_final jobs left for the final run, done in $((SECONDS - final_started)) s"
+echo "  $attempts; $taken runs took back jobs of killed runs"
 check_exactly_once "$DB1" "$STORE1" "scenario 1"
 
 # MARK: - Scenario 2: two daemons on one database
