@@ -64,9 +64,20 @@ extension DiffusionDecoder {
     func check(_ prompt: DecodingPrompt, _ parameters: DecodingParameters, model: TransformerModel) throws {
         try parameters.validate()
         guard prompt.tokens.count > prompt.documentLength else { throw DecodingError.emptyQuestion }
-        let needed = Int(prompt.positions.last ?? -1) + 1 + parameters.generationLength
-        let limit = model.configuration.maxSequenceLength
-        guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+        try prompt.checkLength(generationLength: parameters.generationLength, limit: model.configuration.maxSequenceLength)
+    }
+}
+
+extension DecodingPrompt {
+    /// Throws when the prompt's last position plus the answer canvas passes `limit`: naming the
+    /// question when it and the answer alone pass it (`questionTooLong`), the document otherwise
+    /// (`promptTooLong`).
+    public func checkLength(generationLength: Int, limit: Int) throws {
+        let needed = Int(positions.last ?? -1) + 1 + generationLength
+        guard needed > limit else { return }
+        let question = tokens.count - documentLength + generationLength
+        if question > limit { throw DecodingError.questionTooLong(tokens: question, limit: limit) }
+        throw DecodingError.promptTooLong(tokens: needed, limit: limit)
     }
 }
 

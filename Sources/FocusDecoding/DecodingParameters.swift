@@ -97,7 +97,9 @@ public struct DecodingParameters: Sendable, Codable, Equatable {
         guard steps > 0, steps % blockCount == 0 else {
             throw fail("steps", "\(steps) is not a positive multiple of the \(blockCount) blocks")
         }
-        guard temperature >= 0 else { throw fail("temperature", "must not be negative") }
+        guard temperature.isFinite, temperature >= 0 else {
+            throw fail("temperature", "must be a finite number, not negative, got \(temperature)")
+        }
         if let threshold, !(threshold > 0 && threshold <= 1) {
             throw fail("threshold", "must lie in (0, 1], got \(threshold)")
         }
@@ -112,7 +114,9 @@ public struct DecodingParameters: Sendable, Codable, Equatable {
         guard f.blockSize > 0 else { throw fail("block_size", "must be positive") }
         guard f.keptBlocks > 0 else { throw fail("kept_blocks", "must be positive") }
         if let e = eviction {
-            guard e.keepRatio >= 1 else { throw fail("evict", "keep ratio must be at least 1, got \(e.keepRatio)") }
+            guard e.keepRatio.isFinite, e.keepRatio >= 1 else {
+                throw fail("evict", "keep ratio must be a finite number of at least 1, got \(e.keepRatio)")
+            }
             guard e.scoringLayer >= 1 else { throw fail("evict_layer", "must be at least 1: scores compare a layer with the one before") }
         }
     }
@@ -139,6 +143,8 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(field: String, reason: String)
     case emptyQuestion
     case promptTooLong(tokens: Int, limit: Int)
+    /// The question (with its template tokens) and the answer alone pass the model's context.
+    case questionTooLong(tokens: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -146,6 +152,8 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
         case .emptyQuestion: return "the question is empty"
         case .promptTooLong(let tokens, let limit):
             return "the prompt and answer need \(tokens) positions, more than the model's maximum of \(limit) (max_sequence_length): shorten the document"
+        case .questionTooLong(let tokens, let limit):
+            return "the question and answer alone need \(tokens) positions, more than the model's maximum of \(limit) (max_sequence_length): shorten the question"
         }
     }
 }

@@ -120,12 +120,10 @@ public final class QAEngine: @unchecked Sendable {
             peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 
-    /// Throws `promptTooLong` when the prompt's last position plus the answer canvas passes the
-    /// model's `max_sequence_length`.
+    /// Throws `questionTooLong` or `promptTooLong` when the prompt's last position plus the answer
+    /// canvas passes the model's `max_sequence_length`.
     func checkLength(_ prompt: DecodingPrompt, generationLength: Int) throws {
-        let limit = loaded.configuration.maxSequenceLength
-        let needed = Int(prompt.positions.last ?? -1) + 1 + generationLength
-        guard needed <= limit else { throw DecodingError.promptTooLong(tokens: needed, limit: limit) }
+        try prompt.checkLength(generationLength: generationLength, limit: loaded.configuration.maxSequenceLength)
     }
 
     /// The answer's text: its tokens decoded without special tokens, trimmed.

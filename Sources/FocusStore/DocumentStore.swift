@@ -31,16 +31,23 @@ public final class DocumentStore: @unchecked Sendable {
     var staleTemporaryAge: Double = 60
     /// Test hook: writes fail with ENOSPC after this many bytes of one entry.
     var failWritesAfterBytes: Int?
+    /// Mode of the folders the store creates (0755 at most); its files get the same bits without
+    /// execute (0644, or 0600 for a private store).
+    public let directoryMode: mode_t
+    var fileMode: mode_t { directoryMode & 0o666 }
     private let counterLock = NSLock()
     private var corruptions = 0
     private var budget: Int64?
 
     /// Opens (creating if needed) a store at `directory` and removes what crashed writers left.
-    public init(directory: URL, budgetBytes: Int64? = nil) throws {
+    /// Folders it creates get `directoryMode` narrowed to at most 0755 (pass 0700 for a store only
+    /// its owner may read), whatever the process umask.
+    public init(directory: URL, budgetBytes: Int64? = nil, directoryMode: mode_t = 0o755) throws {
         self.directory = directory
         self.budget = budgetBytes
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("locks"), withIntermediateDirectories: true)
+        self.directoryMode = directoryMode & 0o755
+        try FileSystem.makeDirectories(directory.path, mode: self.directoryMode)
+        try FileSystem.makeDirectories(directory.appendingPathComponent("locks").path, mode: self.directoryMode)
         _ = try removeLeftovers()
     }
 
@@ -154,14 +161,15 @@ public final class DocumentStore: @unchecked Sendable {
             throw StoreError.invalidArgument("tokenCount, layers, kvDim and blockSize must be positive: \(header)")
         }
         let temporary = root + "/tmp-" + FileSystem.randomSuffix()
-        try FileSystem.makeDirectory(temporary)
+        try FileSystem.makeDirectory(temporary, mode: directoryMode)
         var directoryLock: Int32 = -1
         var pin: Int32 = -1
         do {
             directoryLock = try FileSystem.openDirectory(temporary)
             _ = try FileSystem.lock(directoryLock, LOCK_EX, path: temporary)
             let budget = failWritesAfterBytes.map { WriteBudget(remaining: $0) }
-            let writer = DocumentWriter(key: key, header: header, directory: temporary, budget: budget)
+            let writer = DocumentWriter(
+                key: key, header: header, directory: temporary, fileMode: fileMode, budget: budget)
             let manifest: DocumentManifest
             do {
                 try produce(writer)
@@ -224,7 +232,7 @@ public final class DocumentStore: @unchecked Sendable {
     /// prefill only on a miss.
     public func withPrefillLock<T>(_ key: StoreKey, _ body: () throws -> T) throws -> T {
         let lockPath = root + "/locks/" + key.hex + ".lock"
-        let descriptor = try FileSystem.open(lockPath, O_RDWR | O_CREAT)
+        let descriptor = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: fileMode)
         defer { Glibc.close(descriptor) }
         _ = try FileSystem.lock(descriptor, LOCK_EX, path: lockPath)
         defer { flock(descriptor, LOCK_UN) }

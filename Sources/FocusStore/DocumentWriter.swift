@@ -12,14 +12,17 @@ public final class DocumentWriter {
     /// The key of the entry being written (hex); checksums are bound to it.
     let key: String
     let directory: String
+    /// Mode of the files written (narrowed by the umask).
+    let fileMode: mode_t
     let codec: BlockCodec
     private let budget: WriteBudget?
     private var layerRecords: [LayerRecord?]
     private var sinks: [[Int32]] = []
     private var closed = false
 
-    init(key: StoreKey, header: DocumentHeader, directory: String, budget: WriteBudget?) {
+    init(key: StoreKey, header: DocumentHeader, directory: String, fileMode: mode_t, budget: WriteBudget?) {
         self.key = key.hex
+        self.fileMode = fileMode
         self.header = header
         self.directory = directory
         self.codec = BlockCodec(format: header.numberFormat, kvDim: header.kvDim)
@@ -91,7 +94,7 @@ public final class DocumentWriter {
         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, file: String
     ) throws -> [BlockRecord] {
         let path = directory + "/" + file
-        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: fileMode)
         defer { close(descriptor) }
         let payloadCapacity = codec.payloadBytes(rows: header.blockSize)
         let frameCapacity = BlockCodec.frameBound(payloadBytes: payloadCapacity)
@@ -132,7 +135,7 @@ public final class DocumentWriter {
         bytes.append(contentsOf: summary.min)
         bytes.append(contentsOf: summary.max)
         let path = directory + "/" + file
-        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: fileMode)
         defer { close(descriptor) }
         return try bytes.withUnsafeBytes { raw in
             try FileSystem.writeAll(descriptor, raw.baseAddress!, count: raw.count, path: path, budget: budget)
@@ -174,7 +177,7 @@ public final class DocumentWriter {
 
     private func writeSmallFile(_ name: String, contents: Data) throws {
         let path = directory + "/" + name
-        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: fileMode)
         defer { close(descriptor) }
         try contents.withUnsafeBytes { raw in
             if let base = raw.baseAddress {

@@ -5,9 +5,10 @@ import Glibc
 enum FileSystem {
     // MARK: - Opening and closing
 
-    /// Opens `path` with `flags` (O_CLOEXEC is added); creates with mode 0644 when O_CREAT is set.
-    static func open(_ path: String, _ flags: Int32) throws -> Int32 {
-        let descriptor = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+    /// Opens `path` with `flags` (O_CLOEXEC is added); creates with `mode` (narrowed by the umask)
+    /// when O_CREAT is set.
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw StoreError.io(operation: "open", path: path, errno: errno) }
         return descriptor
     }
@@ -17,8 +18,22 @@ enum FileSystem {
         try open(path, O_RDONLY | O_DIRECTORY)
     }
 
-    static func makeDirectory(_ path: String) throws {
-        guard mkdir(path, 0o755) == 0 else { throw StoreError.io(operation: "mkdir", path: path, errno: errno) }
+    /// Creates one directory with `mode` (narrowed by the umask, never widened by it).
+    static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
+        guard mkdir(path, mode) == 0 else { throw StoreError.io(operation: "mkdir", path: path, errno: errno) }
+    }
+
+    /// Creates `path` and its missing parents with `mode`, like `mkdir -p -m`; existing ones stay as they are.
+    static func makeDirectories(_ path: String, mode: mode_t) throws {
+        if let info = try status(path) {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw StoreError.io(operation: "mkdir", path: path, errno: ENOTDIR) }
+            return
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectories(parent, mode: mode) }
+        guard mkdir(path, mode) == 0 || errno == EEXIST else {
+            throw StoreError.io(operation: "mkdir", path: path, errno: errno)
+        }
     }
 
     // MARK: - Reading and writing

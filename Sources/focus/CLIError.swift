@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusEngine
 import FocusQueue
 
 /// Failures of a command, each with its exit code (sysexits.h).
@@ -14,6 +15,13 @@ enum CLIError: Error, CustomStringConvertible {
         switch self {
         case .badInput(let message), .io(let message), .busy(let message): return message
         }
+    }
+
+    /// An error of the engine answering or prefilling: reading or writing the store failed (a full
+    /// disk, a read-only folder) is an I/O error (74); anything else is about the input (65).
+    static func engine(_ error: Error, prefix: String = "") -> CLIError {
+        if case StoreError.io = error { return .io(prefix + "\(error)") }
+        return .badInput(prefix + "\(error)")
     }
 
     var exitCode: ExitCode {

@@ -82,6 +82,13 @@ struct BatchSubmitTests {
         ("priority not an integer", [
             #"{"document": "docs/river.txt", "question": "Where did the market move?", "priority": "high"}"#,
         ], 1, "field \"priority\" must be an integer"),
+        ("priority true", [
+            #"{"document": "docs/river.txt", "question": "Where did the market move?"}"#,
+            #"{"document": "docs/river.txt", "question": "Why?", "priority": true}"#,
+        ], 2, "field \"priority\" must be an integer"),
+        ("priority 1.5", [
+            #"{"document": "docs/river.txt", "question": "Why?", "priority": 1.5}"#,
+        ], 1, "field \"priority\" must be an integer"),
         ("unknown mode", [
             #"{"document": "docs/river.txt", "question": "Where did the market move?"}"#,
             #"{"document": "docs/river.txt", "question": "Why?", "mode": "telepathy"}"#,

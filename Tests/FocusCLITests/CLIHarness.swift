@@ -157,10 +157,18 @@ final class Workspace {
 
     // MARK: Running
 
-    private func makeProcess(_ arguments: [String], stdoutURL: URL, stderrURL: URL) throws -> Process {
+    private func makeProcess(
+        _ arguments: [String], shellSetup: String? = nil, stdoutURL: URL, stderrURL: URL
+    ) throws -> Process {
         let process = Process()
-        process.executableURL = try FocusBinary.require()
-        process.arguments = arguments
+        if let shellSetup {
+            // `sh -c 'SETUP; exec "$0" "$@"' focus ARGS…`: focus runs with the shell's umask and limits.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shellSetup + "; exec \"$0\" \"$@\"", try FocusBinary.require().path] + arguments
+        } else {
+            process.executableURL = try FocusBinary.require()
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = root
         var environment = ProcessInfo.processInfo.environment
         environment["FOCUS_STORE"] = store
@@ -183,11 +191,13 @@ final class Workspace {
     }
 
     /// Runs `focus arguments` to completion (killed after `timeout` seconds, which fails the test).
+    /// With `shellSetup`, a shell runs those commands first (`umask 000`, `ulimit -f 1`) and then
+    /// becomes focus.
     @discardableResult
-    func run(_ arguments: [String], stdin: Data? = nil, timeout: Double = 30,
+    func run(_ arguments: [String], stdin: Data? = nil, shellSetup: String? = nil, timeout: Double = 30,
              sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
         let (stdoutURL, stderrURL) = nextOutputURLs()
-        let process = try makeProcess(arguments, stdoutURL: stdoutURL, stderrURL: stderrURL)
+        let process = try makeProcess(arguments, shellSetup: shellSetup, stdoutURL: stdoutURL, stderrURL: stderrURL)
         let input = Pipe()
         process.standardInput = input
         try spawn(process, blockingTerminationSignals: false)

@@ -39,7 +39,7 @@ struct AnswerCommand: ParsableCommand {
                 answer = try engine.answer(request)
                 bar?.finish()
             } catch {
-                throw CLIError.badInput("\(error)")
+                throw CLIError.engine(error)
             }
             print(answer.text)
             printError(jsonLine(answer.summary))

@@ -72,8 +72,8 @@ struct EvalCommand: ParsableCommand {
                         group.count == 1
                         ? [try engine.answer(requests[0])] : try engine.answerTogether(requests)
                 } catch {
-                    throw CLIError.badInput(
-                        "\(set): example \(group.map(\.id).joined(separator: ", ")): \(error)")
+                    throw CLIError.engine(
+                        error, prefix: "\(set): example \(group.map(\.id).joined(separator: ", ")): ")
                 }
                 for (example, answer) in zip(group, answers) {
                     record(example, answer, parameters: parameters, into: &tally)

@@ -57,16 +57,46 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .long, help: "FOCUS eviction: the layer whose attention, compared with the layer before, scores the rows.")
     var evictLayer = EvictionParameters().scoringLayer
 
+    /// Checks every decoding flag before a command touches a file, so that `answer`, `eval` and
+    /// `submit` refuse the same flags the same way: a usage error (64) naming the flag.
+    func validate() throws {
+        try checkNumberOption(threshold, "--threshold", NumberRange<Float>.atLeast(0).atMost(1))
+        try checkNumberOption(temperature, "--temperature", NumberRange<Float>.atLeast(0).atMost(1000))
+        try checkNumberOption(evict, "--evict", NumberRange<Double>.atLeast(1).atMost(1000))
+        do {
+            try assemble(mode: mode ?? .focus, refresh: refresh ?? .full).validate()
+        } catch let error as DecodingError {
+            throw ValidationError(Self.flagMessage(error))
+        }
+    }
+
     /// The parameters, with the mode defaulting to what suits `model`.
     func parameters(for model: ModelConfiguration) throws -> DecodingParameters {
-        var p = DecodingParameters(mode: mode ?? model.defaultDecodingMode)
+        let p = assemble(mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh)
+        do {
+            try p.validate()
+        } catch let error as DecodingError {
+            throw ValidationError(Self.flagMessage(error))
+        }
+        return p
+    }
+
+    /// A parameter error in the flags' words: `invalid gen_length: …` becomes `--gen-length: …`.
+    static func flagMessage(_ error: DecodingError) -> String {
+        guard case .invalidParameter(let field, let reason) = error else { return "\(error)" }
+        let flag = field == "evict" ? "--evict" : "--" + field.replacingOccurrences(of: "_", with: "-")
+        return "\(flag): \(reason)"
+    }
+
+    private func assemble(mode: DecodingMode, refresh: CacheRefresh) -> DecodingParameters {
+        var p = DecodingParameters(mode: mode)
         p.generationLength = genLength
         p.blockLength = blockLength
         p.steps = steps
         p.threshold = threshold > 0 ? threshold : nil
         p.temperature = temperature
         p.seed = seed
-        p.refresh = refresh ?? model.defaultCacheRefresh
+        p.refresh = refresh
         p.dualCache = dualCache
         p.focus.predictedCount = predicted
         p.focus.window = window
@@ -76,11 +106,6 @@ struct DecodingOptions: ParsableArguments {
         p.focus.keptBlocks = keptBlocks
         p.focus.scoring = scoring
         p.eviction = evict.map { EvictionParameters(keepRatio: $0, scoringLayer: evictLayer) }
-        do {
-            try p.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
         return p
     }
 }

@@ -46,18 +46,31 @@ struct StoreOptions: ParsableArguments {
     }
 
     func validate() throws {
+        if let storeBudget, storeBudget < 0 { throw ValidationError("--store-budget must not be negative, got \(storeBudget)") }
         guard ["whole", "chunked"].contains(prefillMode) else {
             throw ValidationError("--prefill-mode must be whole or chunked, not \(prefillMode)")
         }
         guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive") }
     }
 
-    func open() throws -> DocumentStore {
+    /// Opens (creating when missing) the store; see `directoryMode(databasePath:)` for the mode of
+    /// the folders it creates.
+    func open(databasePath: String = QueueOptions.defaultPath) throws -> DocumentStore {
         do {
-            return try DocumentStore(directory: directory, budgetBytes: storeBudget)
+            return try DocumentStore(
+                directory: directory, budgetBytes: storeBudget, directoryMode: Self.directoryMode(databasePath: databasePath))
         } catch {
             throw CLIError.io("\(error)")
         }
+    }
+
+    /// The mode of new store folders: 0700 when the folder holding the queue database is private
+    /// (no access for group or others), else 0755; never more open, whatever the umask.
+    static func directoryMode(databasePath: String) -> mode_t {
+        var info = stat()
+        let folder = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
+        guard stat(folder, &info) == 0 else { return 0o755 }
+        return info.st_mode & 0o077 == 0 ? 0o700 : 0o755
     }
 
     func prefillOptions(blockSize: Int) -> PrefillOptions {

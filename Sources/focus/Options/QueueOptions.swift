@@ -10,7 +10,10 @@ struct QueueOptions: ParsableArguments {
     @Option(name: .long, help: "Logs on stderr: text or json (JSON lines).")
     var logFormat: LogFormat = .text
 
-    var path: String { db ?? ProcessInfo.processInfo.environment["FOCUS_DB"] ?? ".focus/focus.sqlite" }
+    var path: String { db ?? Self.defaultPath }
+
+    /// `$FOCUS_DB`, or `.focus/focus.sqlite`.
+    static var defaultPath: String { ProcessInfo.processInfo.environment["FOCUS_DB"] ?? ".focus/focus.sqlite" }
 
     /// Creates the database's folder when missing (mode 0755 at most, whatever the umask).
     func createFolder() throws {
@@ -54,6 +57,8 @@ func withQueueExitCodes(_ body: () throws -> Void) throws {
             printError("focus: \(failure.description)")
             throw ExitCode(failure.exitCode)
         } catch let error as CLIError {
+            throw error
+        } catch let error as ValidationError {
             throw error
         } catch let error as ExitCode {
             throw error

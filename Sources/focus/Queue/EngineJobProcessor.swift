@@ -18,11 +18,14 @@ struct BadJobInput: PermanentJobError, CustomStringConvertible {
 final class EngineJobProcessor: JobProcessor {
     let storeDirectory: URL
     let storeBudget: Int64?
+    /// Mode of the store folders created (`StoreOptions.directoryMode`).
+    let storeDirectoryMode: mode_t
     private var engines: [String: QAEngine] = [:]
 
-    init(storeDirectory: URL, storeBudget: Int64?) {
+    init(storeDirectory: URL, storeBudget: Int64?, storeDirectoryMode: mode_t) {
         self.storeDirectory = storeDirectory
         self.storeBudget = storeBudget
+        self.storeDirectoryMode = storeDirectoryMode
     }
 
     func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome {
@@ -151,7 +154,7 @@ final class EngineJobProcessor: JobProcessor {
         } catch {
             throw BadJobInput(description: "\(error)")
         }
-        let store = try DocumentStore(directory: storeDirectory, budgetBytes: storeBudget)
+        let store = try DocumentStore(directory: storeDirectory, budgetBytes: storeBudget, directoryMode: storeDirectoryMode)
         let engine = QAEngine(loaded: loaded, store: store)
         engines[modelDir] = engine
         return engine

@@ -44,11 +44,13 @@ enum ResultFormatter {
         case .json:
             return rows.map { jsonLine(dictionary($0)) + "\n" }.joined()
         case .csv:
-            let quote = { (s: String) -> String in "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+            let quote = { (s: String) -> String in
+                "\"" + neutralizingFormula(escapingControls(s)).replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }
             return ([columns.joined(separator: ",")] + rows.map { cells($0).map(quote).joined(separator: ",") })
                 .joined(separator: "\n") + "\n"
         case .table:
-            let body = rows.map(cells)
+            let body = rows.map { cells($0).map(escapingControls) }
             let widths = columns.indices.map { i in
                 min(48, ([columns[i]] + body.map { $0[i] }).map(\.count).max() ?? 0)
             }
@@ -60,6 +62,35 @@ enum ResultFormatter {
             }
             return ([line(columns)] + body.map(line)).joined(separator: "\n") + "\n"
         }
+    }
+
+    /// `text` with every control character (C0, DEL, C1) and bidirectional override written as a
+    /// visible escape (`\n`, `\t`, `\r`, `\u{1B}`), so that questions and answers cannot move the
+    /// cursor, recolour or rewrite a terminal, or break a line of the table.
+    static func escapingControls(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                let bidi = (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+                if scalar.properties.generalCategory == .control || bidi {
+                    out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// A CSV cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-` or `@`)
+    /// prefixed with `'`, so that it is shown as text; numbers are left as they are.
+    static func neutralizingFormula(_ cell: String) -> String {
+        guard let first = cell.first, "=+-@".contains(first), Double(cell) == nil else { return cell }
+        return "'" + cell
     }
 
     /// Unix seconds, or an ISO 8601 date-time.

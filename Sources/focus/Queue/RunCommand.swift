@@ -121,7 +121,9 @@ func runWorker(
     queue options: QueueOptions, store: StoreOptions, quiet: Bool, options worker: WorkerOptions
 ) throws -> WorkerReport {
     let jobQueue = try options.open()
-    let processor = EngineJobProcessor(storeDirectory: store.directory, storeBudget: store.storeBudget)
+    let processor = EngineJobProcessor(
+        storeDirectory: store.directory, storeBudget: store.storeBudget,
+        storeDirectoryMode: StoreOptions.directoryMode(databasePath: options.path))
     let stop = StopFlag()
     stop.stopOnSignals([SIGTERM, SIGINT, SIGHUP])
     var logger = Logger(label: "focus.worker") { label -> LogHandler in

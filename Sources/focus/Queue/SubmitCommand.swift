@@ -147,7 +147,10 @@ struct BatchEntry {
             let resolved = document.hasPrefix("/") ? document : folder.appendingPathComponent(document).path
             var priority = 0
             if let value = object["priority"] {
-                guard let number = value as? Int else {
+                // JSON true and false arrive as numbers too: only an integer is a priority.
+                let integerTypes: Set<String> = ["i", "s", "l", "q", "I", "S", "L", "Q"]
+                guard let number = value as? Int, let boxed = value as? NSNumber,
+                      integerTypes.contains(String(cString: boxed.objCType)) else {
                     throw CLIError.badInput("\(path): line \(line): field \"priority\" must be an integer")
                 }
                 priority = number
