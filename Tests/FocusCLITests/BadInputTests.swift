@@ -132,7 +132,7 @@ struct BadInputTests {
 
     // MARK: - Documents that change after submission
 
-    @Test("a document edited or deleted after submission: the job fails naming the file")
+    @Test("a document queued without its text (an older queue) edited or deleted after submission: the job fails naming the file")
     func documentChangedAfterSubmission() throws {
         let space = try Workspace()
         let model = try space.model()
@@ -140,6 +140,8 @@ struct BadInputTests {
         let deleted = try space.write("deleted.txt", "The mayor promised a new wall that was never finished.")
         let editedID = try space.submit(document: edited, question: "Where did the market move?", model: model)
         let deletedID = try space.submit(document: deleted, question: "What was never finished?", model: model)
+        // As a database of schema version 2 or older left them: documents without their text.
+        try Database(path: space.db).execute("DELETE FROM document_texts")
         try space.write("edited.txt", Workspace.document + " A later addition.")
         try FileManager.default.removeItem(atPath: deleted)
         let run = try space.drain()

@@ -87,9 +87,12 @@ struct StoredDecodingTests {
             #expect(largestError(exact.values, modelValues, relative: 0, absolute: 0) < 1e-5)
 
             // f16 keeps 11 significant bits: round-to-nearest errs by at most 2^-11 relative
-            // (2^-25 absolute below the normal range).
-            #expect(largestError(half.keys, exact.keys, relative: 0x1p-11, absolute: 0x1p-25) <= 1)
-            #expect(largestError(half.values, exact.values, relative: 0x1p-11, absolute: 0x1p-25) <= 1)
+            // (2^-25 absolute below the normal range). The two entries come from two prefills, each
+            // within the forward pass's 1e-5 of the model (summation order changes with the BLAS
+            // threads other work leaves), hence 2e-5 more absolute slack.
+            let slack: Float = 0x1p-25 + 2e-5
+            #expect(largestError(half.keys, exact.keys, relative: 0x1p-11, absolute: slack) <= 1)
+            #expect(largestError(half.values, exact.values, relative: 0x1p-11, absolute: slack) <= 1)
             #expect(half.keys != exact.keys, "f16 entries hold rounded values")
 
             // int8: keys per column and values per row of each block, step = largest magnitude / 127.
@@ -102,8 +105,8 @@ struct StoredDecodingTests {
                 exact.values[(row * width)..<((row + 1) * width)].reduce(Float(0)) { max($0, abs($1)) } / 254 * 1.001
             }
             for index in 0..<count {
-                #expect(abs(quantised.keys[index] - exact.keys[index]) <= columnBound[index % width] + 1e-7)
-                #expect(abs(quantised.values[index] - exact.values[index]) <= rowBound[index / width] + 1e-7)
+                #expect(abs(quantised.keys[index] - exact.keys[index]) <= columnBound[index % width] + slack)
+                #expect(abs(quantised.values[index] - exact.values[index]) <= rowBound[index / width] + slack)
             }
         }
     }
