@@ -180,6 +180,11 @@ public struct WorkerReport: Sendable, Equatable {
 /// `workerID` is the lease owner and must be unique per process run (the default
 /// combines host, pid and a random suffix).
 ///
+/// Crash recovery: the worker records its process in `workers` (`ProcessIdentity`); when it
+/// starts, and whenever it finds nothing to claim, it takes back at once the jobs of workers of
+/// its host whose process is gone (`JobQueue.recoverFromDeadWorkers`). A draining worker reports
+/// the jobs it leaves stranded under leases of unknown owners (`WorkerReport.stranded`).
+///
 /// The lease is extended through the processor's heartbeat calls rather than from a
 /// background timer: a connection belongs to one thread, and a heartbeat also proves
 /// that the processor itself still makes progress (a hung job loses its lease).
