@@ -26,14 +26,16 @@ enum EvaluationDocuments {
             throw BenchmarkError.usage("cannot read \(url.path): \(error.localizedDescription)")
         }
         var examples: [EvaluationExample] = []
+        var documents: [String: String] = [:]
         for (index, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
             let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-            guard let object, let document = object["document"] as? String, let question = object["question"] as? String,
-                let documentID = object["doc_id"] as? String
+            guard let object, let question = object["question"] as? String, let documentID = object["doc_id"] as? String,
+                let document = object["document"] as? String ?? documents[documentID]
             else {
                 throw BenchmarkError.usage(
-                    "\(url.path): line \(index + 1): expected an object with string fields document, question, doc_id")
+                    "\(url.path): line \(index + 1): expected an object with string fields question, doc_id and document (or an earlier line with its doc_id)")
             }
+            documents[documentID] = document
             examples.append(
                 EvaluationExample(
                     id: object["id"] as? String ?? "\(set)-\(index)", documentID: documentID, document: document,

@@ -11,10 +11,12 @@ struct EvaluationExample {
 }
 
 enum EvaluationSet {
-    /// Reads a JSONL evaluation set, naming the line and field of any problem.
+    /// Reads a JSONL evaluation set, naming the line and field of any problem. A document's text
+    /// stands on the first line of its `doc_id`; later lines about it may omit `document`.
     static func read(_ path: String) throws -> [EvaluationExample] {
         let text = try readText(path, what: "evaluation set")
         var examples: [EvaluationExample] = []
+        var documents: [String: String] = [:]
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
@@ -30,9 +32,17 @@ enum EvaluationSet {
             guard let answers = object["answers"] as? [String], !answers.isEmpty else {
                 throw CLIError.badInput("\(path): line \(number): field \"answers\" must be a non-empty array of strings")
             }
+            let documentID = (object["doc_id"] as? String) ?? ""
+            let document: String
+            if object["document"] == nil, let earlier = documents[documentID], !documentID.isEmpty {
+                document = earlier
+            } else {
+                document = try string("document")
+                documents[documentID] = document
+            }
             examples.append(EvaluationExample(
-                id: (object["id"] as? String) ?? "\(number)", documentID: (object["doc_id"] as? String) ?? "",
-                document: try string("document"), question: try string("question"), answers: answers))
+                id: (object["id"] as? String) ?? "\(number)", documentID: documentID,
+                document: document, question: try string("question"), answers: answers))
         }
         return examples
     }
