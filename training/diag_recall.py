@@ -64,7 +64,6 @@ def main():
     cfg = T.make_config("block_causal", {"bos": 0, "eos": EOS, "mask": MASK}, d=d, layers=layers,
                         heads=heads, mlp=mlp, rope_theta=a.theta)
     model = LLaDAModel(cfg).to(device)
-    model.init_weights()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, betas=(0.9, 0.95))
     g = torch.Generator().manual_seed(1)
     answer = a.doc + 4  # first canvas position

@@ -75,8 +75,19 @@ def normalize(s):
 
 
 def read_rows(path):
+    """Rows of an evaluation set; a row without "document" takes its doc_id's earlier text."""
+    rows, texts = [], {}
     with open(path) as f:
-        return [json.loads(line) for line in f]
+        for number, line in enumerate(f, 1):
+            r = json.loads(line)
+            if "document" in r:
+                texts[r["doc_id"]] = r["document"]
+            elif r["doc_id"] in texts:
+                r["document"] = texts[r["doc_id"]]
+            else:
+                raise ValueError(f"{path}: line {number}: no document for doc_id {r['doc_id']}")
+            rows.append(r)
+    return rows
 
 
 def evaluate_file(model, tok, codec, rows, swap=False, limit=None, device="cuda",
@@ -87,6 +98,7 @@ def evaluate_file(model, tok, codec, rows, swap=False, limit=None, device="cuda"
     doc_ids = list(docs)
     enc_cache = {}
     hits, n, kept = 0, 0, []
+    by_kind = {}
     stop = {codec.eot, codec.eos}
     t0 = time.time()
     for r in rows[: limit or len(rows)]:
@@ -105,11 +117,16 @@ def evaluate_file(model, tok, codec, rows, swap=False, limit=None, device="cuda"
         ok = any(normalize(text) == normalize(a) for a in r["answers"])
         hits += ok
         n += 1
+        kind = by_kind.setdefault(G.question_kind(r["question"]), [0, 0])
+        kind[0] += ok
+        kind[1] += 1
         if len(kept) < keep:
             kept.append({"id": r["id"], "answer_ids": ids, "canvas_ids": canvas, "answer": text,
                          "expected": r["answers"], "correct": bool(ok),
                          "prompt_tokens": len(prompt)})
-    return {"em": hits / max(1, n), "n": n, "seconds": round(time.time() - t0, 1)}, kept
+    kinds = {k: {"em": round(h / c, 4), "n": c} for k, (h, c) in sorted(by_kind.items())}
+    return {"em": hits / max(1, n), "n": n, "by_kind": kinds,
+            "seconds": round(time.time() - t0, 1)}, kept
 
 
 def main():

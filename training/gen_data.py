@@ -38,8 +38,67 @@ class Pools:
         self.cities = {"train": cities[: n // 2], "dev": cities[n // 2: 3 * n // 4],
                        "test": cities[3 * n // 4:]}[split]
         self.companies = V.company_names(split)
+        self.by_prefix = {}
+        for c in self.companies:
+            self.by_prefix.setdefault(c[:5], []).append(c)
         self.code_letters = V.CODE_LETTERS[split]
         self.filler_names = V.split_pool(V.FIRST_NAMES, split, seed=3)
+
+    def first_name(self, rng):
+        return rng.choice(self.first)
+
+    def last_name(self, rng):
+        return rng.choice(self.last)
+
+    def city(self, rng):
+        return rng.choice(self.cities)
+
+    def company(self, rng, prefix=None):
+        return rng.choice(self.by_prefix.get(prefix) or self.companies if prefix else self.companies)
+
+
+class RandomPools(Pools):
+    """Training entities spelled from random alphabetic pieces of the tokenizer's vocabulary.
+
+    The named pools of the training split cover only the pieces their words tokenize into, so
+    many vocabulary ids never occur in training text, and an answer about an unseen entity that
+    uses one cannot be copied. Names, cities and companies made here from random pieces (and
+    codes from the whole alphabet) make every alphabetic piece occur; as facts they are still
+    unrelated to the dev and test entities.
+    """
+
+    def __init__(self, tok):
+        super().__init__("train")
+        starts, inner = [], []
+        for piece in tok.get_vocab():
+            word = piece[1:] if piece.startswith("\u0120") else piece
+            if not word.isascii() or not word.isalpha():
+                continue
+            if piece.startswith("\u0120"):
+                starts.append(word[0].upper() + word[1:])
+            elif word.islower():
+                inner.append(word)
+        self.starts, self.inner = sorted(set(starts)), sorted(set(inner))
+        self.code_letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def word(self, rng, low=0, high=2):
+        w = rng.choice(self.starts) + "".join(rng.choice(self.inner)
+                                             for _ in range(rng.randint(low, high)))
+        return w if len(w) >= 3 else w + rng.choice(self.inner)
+
+    def first_name(self, rng):
+        return self.word(rng)
+
+    def last_name(self, rng):
+        return self.word(rng)
+
+    def city(self, rng):
+        return self.word(rng)
+
+    def company(self, rng, prefix=None):
+        if prefix:
+            return prefix + rng.choice(self.inner) + rng.choice(self.inner)
+        return self.word(rng, 1, 3)
 
 
 # MARK: - filler prose
@@ -137,6 +196,29 @@ FACTS = {
 }
 
 
+def _phrasing_patterns():
+    out = []
+    for qtype, forms in QUESTIONS.items():
+        for i, form in enumerate(forms):
+            head, tail = form.split("{k}")
+            kind = ("two-hop" if qtype == "twohop" else
+                    "test-phrasing" if i == len(forms) - 1 else "single-hop")
+            out.append((re.compile(re.escape(head) + ".+" + re.escape(tail) + "$"), kind))
+    return out
+
+
+PHRASING_PATTERNS = _phrasing_patterns()
+
+
+def question_kind(question):
+    """"single-hop" (one fact, a phrasing that training uses), "test-phrasing" (one fact, the
+    phrasing only the test split uses) or "two-hop"."""
+    for pattern, kind in PHRASING_PATTERNS:
+        if pattern.match(question):
+            return kind
+    raise ValueError(f"question of no known phrasing: {question!r}")
+
+
 def phrasing(rng, qtype, split):
     qs = QUESTIONS[qtype]
     pool = qs if split == "test" else qs[:-1]
@@ -163,8 +245,8 @@ class DocState:
 
     def person(self, first=None, last=None):
         r = self.rng
-        return self.fresh(lambda: (first or r.choice(self.pools.first)) + " "
-                          + (last or r.choice(self.pools.last)))
+        return self.fresh(lambda: (first or self.pools.first_name(r)) + " "
+                          + (last or self.pools.last_name(r)))
 
     def similar_person(self, p):
         f, l = p.split(" ")
@@ -173,13 +255,10 @@ class DocState:
         return self.person(last=l)
 
     def city(self):
-        return self.fresh(lambda: self.rng.choice(self.pools.cities))
+        return self.fresh(lambda: self.pools.city(self.rng))
 
     def company(self, prefix=None):
-        cs = self.pools.companies
-        if prefix:
-            cs = [c for c in cs if c.startswith(prefix)] or self.pools.companies
-        return self.fresh(lambda: self.rng.choice(cs))
+        return self.fresh(lambda: self.pools.company(self.rng, prefix))
 
     def code(self):
         r = self.rng
@@ -445,8 +524,14 @@ def build_eval(tok, split, name, n_docs, n_q, seed):
 
 
 def write_jsonl(path, rows):
+    """One row a line; a document's text is written on the first row of its doc_id only
+    (later rows about it carry the doc_id alone), so each set holds every document once."""
+    seen = set()
     with open(path, "w") as f:
         for r in rows:
+            if r["doc_id"] in seen:
+                r = {k: v for k, v in r.items() if k != "document"}
+            seen.add(r["doc_id"])
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 

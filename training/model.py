@@ -4,14 +4,48 @@ prompt_attention:
   "block_causal"  rows of the document segment attend only to document keys; question and
                   answer rows attend to every key.
   "bidirectional" every row attends to every key (LLaDA's pattern).
+
+Weights start from PyTorch's own initialisation (embeddings N(0, 1), linear layers
+Kaiming-uniform): a run alike in all else with every weight from N(0, 0.02) learned to
+retrieve about twice as slowly (training/README.md).
+
+Two forwards: `forward` for one padded batch (decoding, evaluation) and `forward_packed` for
+training rows that pack many examples back to back, attended through FlexAttention with a
+block mask built from each token's example and segment (`packed_mask`): no mask is
+materialised and blocks that no row may see are skipped.
 """
 
 import json
-import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+_flex = None
+
+
+def flex_attention(q, k, v, block_mask):
+    """FlexAttention, compiled once for the fixed packed length."""
+    global _flex
+    if _flex is None:
+        from torch.nn.attention.flex_attention import flex_attention as fa
+        _flex = torch.compile(fa, dynamic=False)
+    return _flex(q, k, v, block_mask=block_mask)
+
+
+def packed_mask(ex, seg, block_causal):
+    """Block mask of a packed row: a token sees the tokens of its own example; under the
+    block-causal pattern a document token (segment 0) sees only document tokens and a question
+    or canvas token sees the document and its own question segment."""
+    from torch.nn.attention.flex_attention import create_block_mask
+    T = ex.shape[0]
+    if block_causal:
+        def mask_mod(b, h, q, k):
+            return (ex[q] == ex[k]) & ((seg[k] == 0) | (seg[k] == seg[q]))
+    else:
+        def mask_mod(b, h, q, k):
+            return ex[q] == ex[k]
+    return create_block_mask(mask_mod, None, None, T, T, device=ex.device, _compile=True)
 
 
 def rms_norm(x, weight, eps):
@@ -59,7 +93,7 @@ class Block(nn.Module):
         self.up_proj = nn.Linear(d, m, bias=False)
         self.ff_out = nn.Linear(m, d, bias=False)
 
-    def attention(self, h, cos, sin, n_doc, mask):
+    def attention(self, h, cos, sin, n_doc, mask, block_mask=None):
         B, L, d = h.shape
         H = self.n_heads
         hd = d // H
@@ -67,7 +101,9 @@ class Block(nn.Module):
         k = self.k_proj(h).view(B, L, H, hd).transpose(1, 2)
         v = self.v_proj(h).view(B, L, H, hd).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if mask is not None:
+        if block_mask is not None:
+            o = flex_attention(q, k, v, block_mask)
+        elif mask is not None:
             o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         elif n_doc is not None and 0 < n_doc < L:
             od = F.scaled_dot_product_attention(q[:, :, :n_doc], k[:, :, :n_doc], v[:, :, :n_doc])
@@ -77,8 +113,8 @@ class Block(nn.Module):
             o = F.scaled_dot_product_attention(q, k, v)
         return self.attn_out(o.transpose(1, 2).reshape(B, L, d))
 
-    def forward(self, x, cos, sin, n_doc, mask):
-        x = x + self.attention(self.attn_norm(x), cos, sin, n_doc, mask)
+    def forward(self, x, cos, sin, n_doc, mask, block_mask=None):
+        x = x + self.attention(self.attn_norm(x), cos, sin, n_doc, mask, block_mask)
         m = self.ff_norm(x)
         return x + self.ff_out(F.silu(self.ff_proj(m)) * self.up_proj(m))
 
@@ -102,17 +138,6 @@ class LLaDAModel(nn.Module):
         self.block_causal = cfg.get("prompt_attention", "bidirectional") == "block_causal"
         self._rope = None
 
-    def init_weights(self, std=0.02):
-        n = self.cfg["n_layers"]
-        for name, p in self.named_parameters():
-            if name.endswith("norm.weight") or "ln_f" in name:
-                nn.init.ones_(p)
-            elif name.endswith("attn_out.weight") or name.endswith("blocks.0.ff_out.weight") or \
-                    (".ff_out.weight" in name and "blocks" in name):
-                nn.init.normal_(p, std=std / math.sqrt(2 * n))
-            else:
-                nn.init.normal_(p, std=std)
-
     def rope(self, L, device):
         if self._rope is None or self._rope[0].shape[0] < L or self._rope[0].device != device:
             hd = self.cfg["d_model"] // self.cfg["n_heads"]
@@ -133,6 +158,17 @@ class LLaDAModel(nn.Module):
         for b in t.blocks:
             x = b(x, cos, sin, n_doc, mask)
         return t.ff_out(t.ln_f(x))
+
+    def forward_packed(self, ids, pos, block_mask, rows):
+        """ids, pos [T]: one packed row and each token's position; block_mask from
+        `packed_mask`; rows [N]: the token indices whose logits are wanted. Returns [N, vocab]."""
+        t = self.transformer
+        x = t.wte(ids)[None]
+        cos, sin = self.rope(int(pos.max().item()) + 1, ids.device)
+        cos, sin = cos[pos], sin[pos]
+        for b in t.blocks:
+            x = b(x, cos, sin, None, None, block_mask)
+        return t.ff_out(t.ln_f(x[0, rows]))
 
 
 def build_mask(lengths, n_docs, L, block_causal, device):
