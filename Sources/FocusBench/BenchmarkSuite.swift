@@ -26,6 +26,7 @@ extension BenchmarkSuite {
 enum BenchmarkRegistry {
     static let suites: [any BenchmarkSuite] = [
         RuntimeBenchmark(),
+        FusedAttentionBenchmark(),
         TokenizerBenchmark(),
         StoreBenchmark(),
         PipelineBenchmark(),

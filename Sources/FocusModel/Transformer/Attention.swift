@@ -64,10 +64,6 @@ public enum Attention {
     /// Query rows per tile: bounds the score buffer to `tileRows × keys` floats per core.
     public static let tileRows = 128
 
-    /// Whether long key sequences use the streaming (online-softmax) path. On by default;
-    /// `FOCUS_ATTENTION=two-pass` turns it off so that benchmarks can time both in one run.
-    nonisolated(unsafe) public static var streaming = getenvString("FOCUS_ATTENTION") != "two-pass"
-
     /// Computes `output[n × H·hd]` from `queries[n × H·hd]` (after RoPE) against `segments`.
     public static func compute(
         queries: UnsafePointer<Float>, rows n: Int,
@@ -83,7 +79,13 @@ public enum Attention {
             output.update(repeating: 0, count: n * width)
             return
         }
-        if streaming && options.keyMass == nil && totalKeys > keyChunk {
+        if options.keyMass == nil && kernel == .fused {
+            computeFused(
+                queries: queries, rows: n, segments: segments, headCount: headCount, kvHeadCount: kvHeadCount,
+                headDimension: hd, visibleKeys: options.visibleKeys, output: output)
+            return
+        }
+        if options.keyMass == nil && kernel == .streaming && totalKeys > keyChunk {
             computeStreaming(
                 queries: queries, rows: n, segments: segments, headCount: headCount, kvHeadCount: kvHeadCount,
                 headDimension: hd, visibleKeys: options.visibleKeys, output: output)
