@@ -10,6 +10,6 @@ struct Focus: ParsableCommand {
             SubmitCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self, ShowCommand.self,
             ResultsCommand.self, MetricsCommand.self, CancelCommand.self, RetryCommand.self,
             AnswerCommand.self, EvalCommand.self, PrefillCommand.self, StoreCommand.self,
-            TokenizeCommand.self, LogitsCommand.self,
+            TokenizeCommand.self, LogitsCommand.self, QuantizeCommand.self,
         ])
 }

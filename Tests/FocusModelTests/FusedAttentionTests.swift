@@ -40,9 +40,9 @@ import Testing
     func fusedEqualsTwoPass(_ c: Case) throws {
         let width = c.heads * c.headDimension
         let kvWidth = c.kvHeads * c.headDimension
-        let q = Self.random(c.rows * width, seed: 1)
-        let k = Self.random(c.keys * kvWidth, seed: 2)
-        let v = Self.random(c.keys * kvWidth, seed: 3)
+        let q = randomValues(c.rows * width, seed: 1)
+        let k = randomValues(c.keys * kvWidth, seed: 2)
+        let v = randomValues(c.keys * kvWidth, seed: 3)
         let limits = (0..<c.rows).compactMap(c.visible)
         let visible = limits.isEmpty ? nil : limits
         var fused = [Float](repeating: .nan, count: c.rows * width)
@@ -79,15 +79,5 @@ import Testing
         let visible: [Int32] = [5, 9, 3, 40, 12]
         #expect(Attention.tileLimits(visible, rows: 5, tileRows: 2, totalKeys: 30) == [9, 30, 12])
         #expect(Attention.tileLimits(nil, rows: 5, tileRows: 2, totalKeys: 30) == [30, 30, 30])
-    }
-
-    static func random(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<count).map { _ in
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return Float(Int64(bitPattern: state % 2_000_001) - 1_000_000) / 1_000_000
-        }
     }
 }

@@ -145,7 +145,7 @@ public enum Kernels {
         case .f32: UnsafeMutableRawPointer(out).copyMemory(from: source, byteCount: count * 4)
         case .bf16: bf16ToFloat(source, out, count: count)
         case .f16: f16ToFloat(source, out, count: count)
-        case .i32, .i64: preconditionFailure("integer tensors are not weights")
+        case .i32, .i64, .i8: preconditionFailure("integer tensors are not float weights")
         }
     }
 }

@@ -19,12 +19,26 @@ public final class LinearWeight: @unchecked Sendable {
     private let source: TensorView
     /// Output rows widened per chunk when streaming (bounds the scratch to 32 MiB).
     private let chunkRows: Int
+    /// The 8-bit form, when the checkpoint stores the weight quantized.
+    public let quantized: Int8Weight?
+
+    /// An 8-bit weight; `view` is its I8 tensor (for the name and shape).
+    public init(quantized: Int8Weight, view: TensorView) {
+        self.quantized = quantized
+        source = view
+        outFeatures = quantized.outFeatures
+        inFeatures = quantized.inFeatures
+        chunkRows = 1
+        dense = nil
+        ownsDense = false
+    }
 
     public init(_ view: TensorView, widen: Bool) {
         precondition(view.shape.count == 2, "linear weight \(view.name) must be 2-D")
         source = view
         outFeatures = view.shape[0]
         inFeatures = view.shape[1]
+        quantized = nil
         chunkRows = max(1, min(outFeatures, (8 << 20) / max(inFeatures, 1)))
         let aligned = Int(bitPattern: view.bytes) % MemoryLayout<Float>.alignment == 0
         if view.dataType == .f32 && aligned {
@@ -54,6 +68,10 @@ public final class LinearWeight: @unchecked Sendable {
         into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false
     ) {
         guard rows > 0 else { return }
+        if let quantized {
+            quantized.apply(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         if let dense {
             multiplyTransposed(
@@ -78,7 +96,9 @@ public final class LinearWeight: @unchecked Sendable {
 
     /// Copies row `index` of the weight (an embedding row) into `out` as Float.
     public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
-        if let dense {
+        if let quantized {
+            quantized.dequantize(rows: index..<(index + 1), into: out)
+        } else if let dense {
             out.update(from: dense + index * inFeatures, count: inFeatures)
         } else {
             Kernels.widen(

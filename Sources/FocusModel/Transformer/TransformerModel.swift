@@ -16,7 +16,7 @@ final class AttentionBlock: @unchecked Sendable {
     init(checkpoint: Checkpoint, layer: Int, widen: Bool) throws {
         let layout = checkpoint.layout
         func linear(_ role: LayerTensor) throws -> LinearWeight {
-            LinearWeight(try checkpoint.tensor(layout.name(role, layer: layer)), widen: widen)
+            try checkpoint.linearWeight(layout.name(role, layer: layer), widen: widen)
         }
         func vector(_ role: LayerTensor) throws -> VectorWeight {
             VectorWeight(try checkpoint.tensor(layout.name(role, layer: layer)))
@@ -45,9 +45,9 @@ final class FeedForward: @unchecked Sendable {
     init(checkpoint: Checkpoint, layer: Int, widen: Bool) throws {
         let layout = checkpoint.layout
         norm = VectorWeight(try checkpoint.tensor(layout.name(.mlpNorm, layer: layer)))
-        gate = LinearWeight(try checkpoint.tensor(layout.name(.gate, layer: layer)), widen: widen)
-        up = LinearWeight(try checkpoint.tensor(layout.name(.up, layer: layer)), widen: widen)
-        down = LinearWeight(try checkpoint.tensor(layout.name(.down, layer: layer)), widen: widen)
+        gate = try checkpoint.linearWeight(layout.name(.gate, layer: layer), widen: widen)
+        up = try checkpoint.linearWeight(layout.name(.up, layer: layer), widen: widen)
+        down = try checkpoint.linearWeight(layout.name(.down, layer: layer), widen: widen)
     }
 }
 
@@ -91,10 +91,9 @@ public final class TransformerModel: @unchecked Sendable {
         attention = try (0..<c.layerCount).map { try AttentionBlock(checkpoint: checkpoint, layer: $0, widen: widen) }
         feedForward = try (0..<c.layerCount).map { try FeedForward(checkpoint: checkpoint, layer: $0, widen: widen) }
         let layout = checkpoint.layout
-        embedding = LinearWeight(try checkpoint.tensor(layout.name(.embedding)), widen: false)
+        embedding = try checkpoint.linearWeight(layout.name(.embedding), widen: false)
         finalNorm = VectorWeight(try checkpoint.tensor(layout.name(.finalNorm)))
-        head = LinearWeight(
-            try checkpoint.tensor(layout.name(c.tiedEmbeddings ? .embedding : .head)), widen: widen)
+        head = try checkpoint.linearWeight(layout.name(c.tiedEmbeddings ? .embedding : .head), widen: widen)
         rotary = RotaryEmbedding(headDimension: c.headDimension, theta: c.ropeTheta)
         ComputeThreads.configureBLAS()
     }

@@ -36,12 +36,16 @@ public final class Checkpoint: @unchecked Sendable {
         for shard in Set(weightMap.values) where files[shard] == nil {
             files[shard] = try SafeTensorsFile(url: directory.appendingPathComponent(shard))
         }
-        for (name, shard) in weightMap {
+        for (name, shard) in weightMap where !Self.isScaleName(name, layout: layout) {
             guard let file = files[shard] else { continue }
             let view = try file.tensor(name)
             let expected = layout.shapes[name] ?? []
             if view.shape != expected {
                 throw CheckpointError.shapeMismatch(file: file.path, tensor: name, expected: expected, found: view.shape)
+            }
+            if view.dataType == .i8 {
+                try validateInt8(view, file: file.path)
+                continue
             }
             guard [.f32, .f16, .bf16].contains(view.dataType) else {
                 throw CheckpointError.invalidTensor(
@@ -93,7 +97,7 @@ public final class Checkpoint: @unchecked Sendable {
         for name in layout.shapes.keys.sorted() where !names.contains(name) {
             throw CheckpointError.missingTensor(file: file, tensor: name)
         }
-        for name in names.sorted() where layout.shapes[name] == nil {
+        for name in names.sorted() where layout.shapes[name] == nil && !isScaleName(name, layout: layout) {
             throw CheckpointError.unexpectedTensor(file: file, tensor: name)
         }
     }

@@ -11,10 +11,13 @@ public enum TensorDataType: String, Sendable {
     case bf16 = "BF16"
     case i32 = "I32"
     case i64 = "I64"
+    /// Signed bytes: the values of an 8-bit weight (see `Int8Weight`).
+    case i8 = "I8"
 
     /// Bytes per element.
     public var byteWidth: Int {
         switch self {
+        case .i8: return 1
         case .f16, .bf16: return 2
         case .f32, .i32: return 4
         case .i64: return 8
