@@ -27,6 +27,7 @@ enum BenchmarkRegistry {
     static let suites: [any BenchmarkSuite] = [
         RuntimeBenchmark(),
         FusedAttentionBenchmark(),
+        LLaDA8BBenchmark(),
         TokenizerBenchmark(),
         StoreBenchmark(),
         PipelineBenchmark(),
