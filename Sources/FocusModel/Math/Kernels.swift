@@ -96,17 +96,7 @@ public enum Kernels {
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, visible: Int, scale: Float) {
         let (_, sum) = exponentiate(x, count: count, visible: visible, scale: scale, floor: -.infinity)
         guard sum > 0 else { return }
-        let inv = SIMD16<Float>(repeating: 1 / sum)
-        var i = 0
-        while i + 16 <= visible {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: v * inv, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < visible {
-            x[i] *= inv[0]
-            i += 1
-        }
+        Self.scale(x, by: 1 / sum, count: visible, into: x)
     }
 
     // MARK: - Number formats

@@ -95,19 +95,12 @@ struct FusedTile {
     ) {
         let hd = headDimension
         let chunk = Attention.fusedKeyChunk
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * chunk)
-        let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: rows * hd)
-        let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-        let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-        defer {
-            scores.deallocate()
-            accumulator.deallocate()
-            rowMax.deallocate()
-            rowSum.deallocate()
-        }
-        accumulator.initialize(repeating: 0, count: rows * hd)
-        rowMax.initialize(repeating: -.infinity, count: rows)
-        rowSum.initialize(repeating: 0, count: rows)
+        let scratch = OnlineSoftmaxScratch(rows: rows, keys: chunk, headDimension: hd)
+        defer { scratch.deallocate() }
+        let (scores, accumulator, rowMax, rowSum) = (scratch.scores, scratch.accumulator, scratch.rowMax, scratch.rowSum)
+        accumulator.update(repeating: 0, count: rows * hd)
+        rowMax.update(repeating: -.infinity, count: rows)
+        rowSum.update(repeating: 0, count: rows)
         var keyStart = 0
         for segment in segments where keyStart < keyLimit {
             var offset = 0
@@ -134,7 +127,7 @@ struct FusedTile {
         }
         for r in 0..<rows {
             let inverse = rowSum[r] > 0 ? 1 / rowSum[r] : 0
-            Self.scale(accumulator + r * hd, by: inverse, count: hd, into: output + r * width)
+            Kernels.scale(accumulator + r * hd, by: inverse, count: hd, into: output + r * width)
         }
     }
 
@@ -152,16 +145,41 @@ struct FusedTile {
         if rowMax[r] != chunkMax {
             let correction = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - chunkMax)
             let out = accumulator + r * headDimension
-            Self.scale(out, by: correction, count: headDimension, into: out)
+            Kernels.scale(out, by: correction, count: headDimension, into: out)
             rowSum[r] *= correction
             rowMax[r] = chunkMax
         }
         rowSum[r] += chunkSum
     }
+}
 
+/// The per-worker buffers of an online softmax: a tile of scores, the rows' output
+/// accumulators, and their running maxima and sums.
+struct OnlineSoftmaxScratch {
+    let scores: UnsafeMutablePointer<Float>
+    let accumulator: UnsafeMutablePointer<Float>
+    let rowMax: UnsafeMutablePointer<Float>
+    let rowSum: UnsafeMutablePointer<Float>
+
+    init(rows: Int, keys: Int, headDimension: Int) {
+        scores = .allocate(capacity: rows * keys)
+        accumulator = .allocate(capacity: rows * headDimension)
+        rowMax = .allocate(capacity: rows)
+        rowSum = .allocate(capacity: rows)
+    }
+
+    func deallocate() {
+        scores.deallocate()
+        accumulator.deallocate()
+        rowMax.deallocate()
+        rowSum.deallocate()
+    }
+}
+
+extension Kernels {
     /// `out[i] = x[i] · factor` for `count` floats (`out` may be `x`).
-    @inline(__always)
-    static func scale(_ x: UnsafePointer<Float>, by factor: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func scale(_ x: UnsafePointer<Float>, by factor: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 16 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)

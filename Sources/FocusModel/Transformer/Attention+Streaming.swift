@@ -18,16 +18,9 @@ extension Attention {
         let scale = 1 / Float(hd).squareRoot()
 
         ComputeThreads.parallelFor(workers) { worker in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * keyChunk)
-            let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * hd)
-            let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: tileRows)
-            let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: tileRows)
-            defer {
-                scores.deallocate()
-                accumulator.deallocate()
-                rowMax.deallocate()
-                rowSum.deallocate()
-            }
+            let scratch = OnlineSoftmaxScratch(rows: tileRows, keys: keyChunk, headDimension: hd)
+            defer { scratch.deallocate() }
+            let (scores, accumulator, rowMax, rowSum) = (scratch.scores, scratch.accumulator, scratch.rowMax, scratch.rowSum)
             var item = worker
             while item < items {
                 let head = item / tiles
