@@ -54,14 +54,14 @@ struct EvalCommand: ParsableCommand {
             var examples = try EvaluationSet.read(set)
             if let limit { examples = Array(examples.prefix(limit)) }
             let loaded = try model.load()
-            let parameters = try decoding.parameters(for: loaded.configuration)
+            let settings = try decoding.settings(for: loaded.configuration, prefill: store.prefill)
+            let parameters = settings.decoding
             let engine = QAEngine(loaded: loaded, store: try store.open())
             var tally = EvaluationTally()
             for group in EvaluationSet.groups(examples, size: batch) {
                 let requests = group.map { example in
                     var request = QARequest(
-                        document: example.document, question: example.question, parameters: parameters,
-                        prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+                        document: example.document, question: example.question, settings: settings)
                     request.reuseExactDocumentKV = exactDocumentReuse
                     if parameters.mode == .vanilla { request.vanillaStepLimit = extrapolateSteps }
                     return request

@@ -31,7 +31,7 @@ final class EngineJobProcessor: JobProcessor {
     func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome {
         let settings: JobSettings
         do {
-            settings = try JobSettings.parse(job.modeParams)
+            settings = try JobSettings(canonicalJSON: job.modeParams)
         } catch {
             throw BadJobInput(description: "job \(job.id): mode_params is not valid settings JSON (\(error))")
         }
@@ -58,7 +58,7 @@ final class EngineJobProcessor: JobProcessor {
 
     /// Stored-mode jobs are decoded together with queued jobs of the same document and settings.
     func canBatch(_ job: ClaimedJob) -> Bool {
-        (try? JobSettings.parse(job.modeParams))?.decoding.mode == .stored
+        (try? JobSettings(canonicalJSON: job.modeParams))?.mode == .stored
     }
 
     /// Jobs of one document with the same model and settings in the stored mode are decoded
@@ -66,7 +66,7 @@ final class EngineJobProcessor: JobProcessor {
     func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
         guard let first = jobs.first,
             jobs.allSatisfy({ $0.documentID == first.documentID && $0.modelDir == first.modelDir && $0.modeParams == first.modeParams }),
-            let settings = try? JobSettings.parse(first.modeParams), settings.decoding.mode == .stored
+            let settings = try? JobSettings(canonicalJSON: first.modeParams), settings.mode == .stored
         else { return oneAtATime(jobs, heartbeat: heartbeat) }
         do {
             let text = try document(of: first)
@@ -95,8 +95,7 @@ final class EngineJobProcessor: JobProcessor {
     private func request(
         _ document: String, _ question: String, _ settings: JobSettings, heartbeat: HeartbeatBox, bar: TerminalProgress?
     ) -> QARequest {
-        var request = QARequest(
-            document: document, question: question, parameters: settings.decoding, prefill: settings.prefillOptions)
+        var request = QARequest(document: document, question: question, settings: settings)
         request.heartbeat = { progress in
             bar?.show(progress)
             try heartbeat.call()
@@ -179,7 +178,7 @@ final class EngineJobProcessor: JobProcessor {
         m.peakRSSBytes = answer.peakResidentBytes
         m.model = URL(fileURLWithPath: job.modelDir).lastPathComponent
         m.mode = answer.mode.rawValue
-        m.modeParams = settings.json()
+        m.modeParams = settings.canonicalJSON
         return m
     }
 }

@@ -66,7 +66,7 @@ struct SubmitCommand: ParsableCommand {
                 let id = try jobQueue.registerDocument(item.document)
                 return NewJob(
                     documentID: id, question: item.entry.question, modelDir: item.modelDir,
-                    mode: item.settings.decoding.mode.rawValue, modeParams: item.settings.json(),
+                    mode: item.settings.mode.rawValue, modeParams: item.settings.canonicalJSON,
                     priority: item.entry.priority, maxAttempts: maxAttempts, idempotencyKey: item.entry.key)
             }
             for submission in try jobQueue.submit(batch: submissions) { print(submission.jobID) }
@@ -95,18 +95,18 @@ struct SubmitCommand: ParsableCommand {
                     throw CLIError.badInput(prefix + "\(error)")
                 }
             }
-            var parameters = try decoding.parameters(for: models[modelDir]!)
+            var settings = try decoding.settings(for: models[modelDir]!, prefill: store.prefill)
             if let mode = entry.mode {
                 guard let chosen = DecodingMode(rawValue: mode) else {
                     throw CLIError.badInput(prefix + "field \"mode\": unknown mode \"\(mode)\"")
                 }
-                parameters.mode = chosen
+                settings = settings.with(mode: chosen)
             }
             let digest = EngineJobProcessor.digest(data)
             let path = URL(fileURLWithPath: entry.document).standardizedFileURL.path
             return (
                 entry, NewDocument(sha256: digest, path: path, byteSize: data.count, text: text), modelDir,
-                JobSettings(decoding: parameters, store: store)
+                settings
             )
         }
     }
