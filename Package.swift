@@ -49,11 +49,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastMath),
+        // MARK: The worker's processor: queued jobs answered by the engine
+        .target(name: "FocusWorker", dependencies: ["FocusEngine", "FocusQueue"]),
         // MARK: Command line
         .executableTarget(
             name: "focus",
             dependencies: [
-                "FocusEngine", "FocusQueue",
+                "FocusEngine", "FocusQueue", "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue"]),
         .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
+        .testTarget(name: "FocusWorkerTests", dependencies: ["FocusWorker", "FocusEngine", "FocusQueue", "FocusDecoding", "FocusStore"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue"]),
     ],
     swiftLanguageModes: [.v5]

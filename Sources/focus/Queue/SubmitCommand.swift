@@ -1,6 +1,7 @@
 import ArgumentParser
 import FocusEngine
 import FocusQueue
+import FocusWorker
 import Foundation
 
 /// `focus submit`: queue one job, or a JSONL batch of jobs.
@@ -65,8 +66,7 @@ struct SubmitCommand: ParsableCommand {
             let submissions = try loaded.map { item -> NewJob in
                 let id = try jobQueue.registerDocument(item.document)
                 return NewJob(
-                    documentID: id, question: item.entry.question, modelDir: item.modelDir,
-                    mode: item.settings.mode.rawValue, modeParams: item.settings.canonicalJSON,
+                    documentID: id, question: item.entry.question, modelDir: item.modelDir, settings: item.settings,
                     priority: item.entry.priority, maxAttempts: maxAttempts, idempotencyKey: item.entry.key)
             }
             for submission in try jobQueue.submit(batch: submissions) { print(submission.jobID) }
