@@ -37,10 +37,12 @@ let package = Package(
         .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
         .target(name: "FocusStore", dependencies: ["FocusModel", "CLZ4"], swiftSettings: fastMath),
-        // MARK: SQLite job queue
+        // MARK: SQLite connections, statements, rows and errors
+        .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
+        // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
         .target(
             name: "FocusQueue",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["FocusSQLite", .product(name: "Logging", package: "swift-log")]),
         // MARK: The engine: model + tokenizer + store + decoders answering one question
         .target(
             name: "FocusEngine",
@@ -69,10 +71,10 @@ let package = Package(
         .testTarget(name: "FocusTokenizerTests", dependencies: ["FocusTokenizer"]),
         .testTarget(name: "FocusDecodingTests", dependencies: ["FocusDecoding"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
-        .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue"]),
+        .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
         .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
         .testTarget(name: "FocusWorkerTests", dependencies: ["FocusWorker", "FocusEngine", "FocusQueue", "FocusDecoding", "FocusStore"]),
-        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue"]),
+        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusSQLite"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import FocusSQLite
 import Foundation
 
 /// The job queue on one SQLite database: submission, claims with leases, fenced
@@ -25,7 +26,12 @@ public final class JobQueue {
     public convenience init(path: String, retryPolicy: RetryPolicy = RetryPolicy(),
                             clock: @escaping () -> Double = { Date().timeIntervalSince1970 },
                             random: @escaping () -> Double = { Double.random(in: 0..<1) }) throws {
-        let database = try Database(path: path)
+        let database: Database
+        do {
+            database = try Database(path: path)
+        } catch let error as DatabaseError where error.isNotADatabase {
+            throw QueueError.notADatabase(path: path)
+        }
         try Migrations.migrate(database)
         self.init(database: database, retryPolicy: retryPolicy, clock: clock, random: random)
     }

@@ -1,3 +1,4 @@
+import FocusSQLite
 import Foundation
 import Logging
 

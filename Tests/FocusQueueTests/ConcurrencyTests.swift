@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusSQLite
 
 @Suite struct ConcurrencyTests {
     /// Two threads, each with its own connection, drain 200 jobs; every job is claimed

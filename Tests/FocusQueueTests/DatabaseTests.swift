@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusSQLite
 
 @Suite struct DatabaseTests {
     @Test func typedBindingsRoundTrip() throws {
