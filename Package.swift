@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "FocusTokenizerTests", dependencies: ["FocusTokenizer"]),
         .testTarget(name: "FocusDecodingTests", dependencies: ["FocusDecoding"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
+        .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
         .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
         .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
         .testTarget(name: "FocusWorkerTests", dependencies: ["FocusWorker", "FocusEngine", "FocusQueue", "FocusDecoding", "FocusStore"]),
