@@ -86,14 +86,14 @@ public final class EngineJobProcessor: JobProcessor {
     /// Jobs whose mode batches are decoded together with queued jobs of the same document and
     /// settings.
     public func canBatch(_ job: ClaimedJob) -> Bool {
-        (try? settings(of: job))?.mode == .stored
+        (try? settings(of: job))?.mode.traits.answersTogether == true
     }
 
     /// Jobs of one document and model whose settings are equal, in a mode that batches, are
     /// decoded together (`QAEngine.answerTogether`); any other batch is answered one job at a time.
     public func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
         defer { for job in jobs { decodedSettings[Claim(job)] = nil } }
-        guard let first = jobs.first, let settings = try? self.settings(of: first), settings.mode == .stored,
+        guard let first = jobs.first, let settings = try? self.settings(of: first), settings.mode.traits.answersTogether,
             jobs.allSatisfy({
                 $0.documentID == first.documentID && $0.modelDir == first.modelDir && (try? self.settings(of: $0)) == settings
             })
