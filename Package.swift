@@ -36,7 +36,7 @@ let package = Package(
         // MARK: Diffusion decoders: vanilla, cached (Fast-dLLM), Focus sparse attention
         .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
-        .target(name: "FocusStore", dependencies: ["FocusModel", "CLZ4"], swiftSettings: fastMath),
+        .target(name: "FocusStore", dependencies: ["CLZ4"], swiftSettings: fastMath),
         // MARK: SQLite connections, statements, rows and errors
         .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
         // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
@@ -46,35 +46,39 @@ let package = Package(
         // MARK: The engine: model + tokenizer + store + decoders answering one question
         .target(
             name: "FocusEngine",
-            dependencies: [
-                "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore"],
             swiftSettings: fastMath),
         // MARK: The worker's processor: queued jobs answered by the engine
-        .target(name: "FocusWorker", dependencies: ["FocusEngine", "FocusQueue"]),
+        .target(name: "FocusWorker", dependencies: ["FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"]),
         // MARK: Command line
         .executableTarget(
             name: "focus",
             dependencies: [
-                "FocusEngine", "FocusQueue", "FocusWorker",
+                "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue",
+                "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "FocusBench",
-            dependencies: ["FocusEngine", "FocusQueue", "FocusTokenizer"],
+            dependencies: [
+                "COpenBLAS", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue",
+            ],
             swiftSettings: fastMath),
 
         // MARK: Tests
         .testTarget(name: "FocusModelTests", dependencies: ["FocusModel"]),
         .testTarget(name: "FocusTokenizerTests", dependencies: ["FocusTokenizer"]),
-        .testTarget(name: "FocusDecodingTests", dependencies: ["FocusDecoding"]),
+        .testTarget(name: "FocusDecodingTests", dependencies: ["FocusModel", "FocusDecoding"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
         .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
-        .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
-        .testTarget(name: "FocusWorkerTests", dependencies: ["FocusWorker", "FocusEngine", "FocusQueue", "FocusDecoding", "FocusStore"]),
+        .testTarget(
+            name: "FocusEngineTests",
+            dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine"]),
+        .testTarget(
+            name: "FocusWorkerTests",
+            dependencies: ["FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue", "FocusWorker"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusSQLite"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,4 @@
+import FocusDecoding
 import FocusModel
 import FocusStore
 import Foundation

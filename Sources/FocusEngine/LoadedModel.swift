@@ -1,5 +1,6 @@
 import FocusDecoding
 import FocusModel
+import FocusStore
 import FocusTokenizer
 import Foundation
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
 import Foundation
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusModel
 
 /// Decoding options shared by `answer`, `eval` and `submit`.
 struct DecodingOptions: ParsableArguments {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusStore
 import Foundation
 
 /// `--model DIR`: the model directory (Hugging Face layout), defaulting to the embedded model.

@@ -1,5 +1,7 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusModel
 import FocusQueue
 import FocusWorker
 import Foundation
