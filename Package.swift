@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "FocusTokenizer", swiftSettings: fastMath),
         // MARK: Diffusion decoders: vanilla, cached (Fast-dLLM), Focus sparse attention
         .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath),
+        // MARK: SHA-256 and xxHash64
+        .target(name: "FocusHashing", swiftSettings: fastMath),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
-        .target(name: "FocusStore", dependencies: ["CLZ4"], swiftSettings: fastMath),
+        .target(name: "FocusStore", dependencies: ["FocusHashing", "CLZ4"], swiftSettings: fastMath),
         // MARK: SQLite connections, statements, rows and errors
         .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
         // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
@@ -46,16 +48,17 @@ let package = Package(
         // MARK: The engine: model + tokenizer + store + decoders answering one question
         .target(
             name: "FocusEngine",
-            dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore"],
+            dependencies: ["FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore"],
             swiftSettings: fastMath),
         // MARK: The worker's processor: queued jobs answered by the engine
-        .target(name: "FocusWorker", dependencies: ["FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"]),
+        .target(
+            name: "FocusWorker", dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"]),
         // MARK: Command line
         .executableTarget(
             name: "focus",
             dependencies: [
-                "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue",
-                "FocusWorker",
+                "FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine",
+                "FocusQueue", "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "FocusModelTests", dependencies: ["FocusModel"]),
         .testTarget(name: "FocusTokenizerTests", dependencies: ["FocusTokenizer"]),
         .testTarget(name: "FocusDecodingTests", dependencies: ["FocusModel", "FocusDecoding"]),
+        .testTarget(name: "FocusHashingTests", dependencies: ["FocusHashing"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
         .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
@@ -78,7 +82,7 @@ let package = Package(
             dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine"]),
         .testTarget(
             name: "FocusWorkerTests",
-            dependencies: ["FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue", "FocusWorker"]),
+            dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue", "FocusWorker"]),
         .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusSQLite"]),
     ],
     swiftLanguageModes: [.v5]

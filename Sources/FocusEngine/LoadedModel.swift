@@ -1,6 +1,6 @@
 import FocusDecoding
+import FocusHashing
 import FocusModel
-import FocusStore
 import FocusTokenizer
 import Foundation
 

@@ -1,21 +1,16 @@
 import FocusEngine
+import FocusHashing
 import FocusQueue
-import FocusStore
 import Foundation
 
 extension EngineJobProcessor {
-    /// Lowercase hex SHA-256 of a document's bytes: the digest recorded at submission.
-    public static func digest(_ data: Data) -> String {
-        SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
-    }
-
     /// The job's document text, checked against the digest recorded at submission. The text is
     /// the one stored in the database at submission: the submitter's path is never opened, except
     /// for a document registered before texts were stored (and not submitted since), which is read
     /// from its path as it was then.
     func document(of job: ClaimedJob) throws -> String {
         if let text = job.documentText {
-            guard Self.digest(Data(text.utf8)) == job.documentSHA256 else {
+            guard SHA256.hexDigest(Data(text.utf8)) == job.documentSHA256 else {
                 throw BadJobInput(description: "document \(job.documentID) (\(job.documentPath)): the stored text does not match its SHA-256")
             }
             return text
@@ -23,7 +18,7 @@ extension EngineJobProcessor {
         guard let data = FileManager.default.contents(atPath: job.documentPath) else {
             throw BadJobInput(description: "\(job.documentPath): document no longer readable")
         }
-        guard Self.digest(data) == job.documentSHA256 else {
+        guard SHA256.hexDigest(data) == job.documentSHA256 else {
             throw BadJobInput(description: "\(job.documentPath): document changed since it was submitted")
         }
         guard let text = String(data: data, encoding: .utf8) else {

@@ -1,5 +1,6 @@
 import FocusDecoding
 import FocusEngine
+import FocusHashing
 import FocusQueue
 import FocusStore
 import Foundation
@@ -42,7 +43,7 @@ struct EngineJobProcessorTests {
         func claim(_ questions: [String], document: String, settings: JobSettings) throws -> [ClaimedJob] {
             let data = Data(document.utf8)
             let documentID = try queue.registerDocument(NewDocument(
-                sha256: EngineJobProcessor.digest(data), path: "doc.txt", byteSize: data.count, text: document))
+                sha256: SHA256.hexDigest(data), path: "doc.txt", byteSize: data.count, text: document))
             try queue.submit(batch: questions.map {
                 NewJob(documentID: documentID, question: $0, modelDir: model.path, settings: settings)
             })

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FocusDecoding
 import FocusEngine
+import FocusHashing
 import FocusModel
 import FocusQueue
 import FocusWorker
@@ -104,7 +105,7 @@ struct SubmitCommand: ParsableCommand {
                 }
                 settings = settings.with(mode: chosen)
             }
-            let digest = EngineJobProcessor.digest(data)
+            let digest = SHA256.hexDigest(data)
             let path = URL(fileURLWithPath: entry.document).standardizedFileURL.path
             return (
                 entry, NewDocument(sha256: digest, path: path, byteSize: data.count, text: text), modelDir,
