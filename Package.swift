@@ -38,7 +38,7 @@ let package = Package(
         // MARK: SHA-256 and xxHash64
         .target(name: "FocusHashing", swiftSettings: fastMath),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
-        .target(name: "FocusStore", dependencies: ["FocusHashing", "CLZ4"], swiftSettings: fastMath),
+        .target(name: "FocusStore", dependencies: ["FocusHashing", "FocusModel", "CLZ4"], swiftSettings: fastMath),
         // MARK: SQLite connections, statements, rows and errors
         .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
         // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
