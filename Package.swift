@@ -58,7 +58,7 @@ let package = Package(
             name: "focus",
             dependencies: [
                 "FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine",
-                "FocusQueue", "FocusWorker",
+                "FocusSQLite", "FocusQueue", "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -36,14 +36,6 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid \(field): \(reason)"
         }
     }
-
-    /// The process exit code the command line uses for this error.
-    public var exitCode: FocusExitCode {
-        switch self {
-        case .notADatabase, .schemaTooNew, .migrationFailed: return .ioError
-        case .jobNotFound, .documentNotFound, .invalidState, .invalidField: return .badInput
-        }
-    }
 }
 
 extension String {

@@ -83,16 +83,9 @@ import FocusSQLite
         #expect(throws: RunLockError.alreadyHeld(path: path + ".lock", holder: "\(getpid())")) {
             _ = try RunLock(databasePath: path)
         }
-        #expect(FocusExitCode.forError(RunLockError.alreadyHeld(path: "x", holder: nil)).rawValue == 75)
         lock = nil
         let again = try RunLock(databasePath: path)
         again.unlock()
-    }
-
-    @Test func exitCodesMatchSysexits() {
-        #expect(FocusExitCode.allCases.map(\.rawValue) == [0, 64, 65, 74, 75])
-        #expect(FocusExitCode.forError(QueueError.jobNotFound(id: 1)) == .badInput)
-        #expect(FocusExitCode.forError(QueueError.notADatabase(path: "x")) == .ioError)
     }
 }
 
