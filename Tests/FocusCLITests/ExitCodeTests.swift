@@ -1,6 +1,5 @@
 import FocusQueue
 import FocusSQLite
-import Foundation
 import Testing
 @testable import focus
 
@@ -18,19 +17,10 @@ struct ExitCodeTests {
         #expect(FocusExitCode.forError(RunLockError.alreadyHeld(path: "x", holder: nil)).rawValue == 75)
     }
 
-    @Test func aDatabaseLockedPastItsTimeoutIsTemporary() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("focus-exit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("t.sqlite").path
-        let holder = try Database(path: path)
-        try holder.execute("CREATE TABLE t (n INTEGER) STRICT")
-        let other = try Database(path: path, busyTimeoutMilliseconds: 20)
-        try holder.write {
-            let busy = try #require(throws: DatabaseError.self) {
-                try other.write { try other.execute("INSERT INTO t VALUES (?)", [1]) }
-            }
-            #expect(FocusExitCode.forError(busy) == .locked)
-        }
+    @Test func aDatabaseLockedPastItsTimeoutIsTemporary() {
+        let busy = DatabaseError(resultCode: 5, message: "database is locked", sql: "BEGIN IMMEDIATE")  // SQLITE_BUSY
+        #expect(busy.isBusy)
+        #expect(FocusExitCode.forError(busy) == .locked)
+        #expect(FocusExitCode.forError(DatabaseError(resultCode: 13, message: "disk is full")) == .ioError)  // SQLITE_FULL
     }
 }
