@@ -179,10 +179,7 @@ public final class QAEngine: @unchecked Sendable {
         let key = prefiller.key(documentIDs: documentIDs, options: options).hex
         if let recent, recent.key == key {
             let manifest = recent.source.document.manifest
-            let report = PrefillReport(
-                key: key, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: true, seconds: 0,
-                compressedBytes: manifest.compressedBytes, decodedBytes: manifest.decodedBytes,
-                exactForQuestions: manifest.exactForQuestions)
+            let report = PrefillReport(manifest: manifest, documentTokens: documentIDs.count, storeHit: true, seconds: 0)
             return (recent.source, report)
         }
         let (document, report) = try prefiller.prefill(
