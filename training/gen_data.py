@@ -518,6 +518,7 @@ def build_eval(tok, split, name, n_docs, n_q, seed):
             ctx = len(codec.head) + len(doc["ids"]) + len(codec.question(q["question"]))
             rows.append({"id": f"{doc_id}-q{qi:02d}", "doc_id": doc_id, "document": doc["text"],
                          "question": q["question"], "answers": [q["answer"]],
+                         "kind": question_kind(q["question"]),
                          "context_tokens": ctx, "answer_depth": round(q["depth"], 4),
                          "edge": q["edge"]})
     return rows

@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, context_tokens}.")
+        help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, kind}; a document's text on the first line of its doc_id.")
     var set: String
 
     @Option(name: .long, help: "Evaluate only the first N examples.")
@@ -86,6 +86,7 @@ struct EvalCommand: ParsableCommand {
             if extrapolateSteps != nil && parameters.mode == .vanilla {
                 summary["extrapolated"] = true
                 summary["accuracy"] = NSNull()
+                summary["by_kind"] = NSNull()
             }
             summary["set"] = set
             summary["model"] = loaded.directory.lastPathComponent
@@ -105,7 +106,7 @@ struct EvalCommand: ParsableCommand {
             answer.decoding.forwardPasses = parameters.steps
         }
         let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
-        tally.add(answer, correct: correct)
+        tally.add(answer, correct: correct, kind: example.kind)
         print(
             "\(example.id)\t\(correct ? 1 : 0)\t\(answer.text)\t\(example.answers.joined(separator: " | "))\t\(String(format: "%.3f", answer.totalSeconds))s"
         )
