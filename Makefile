@@ -40,8 +40,8 @@ test: deps
 run: build
 	@$(BIN)/focus submit --db $(DB) --model $(MODEL) --batch jobs/sample-questions.jsonl > /dev/null
 	@$(BIN)/focus run --drain --batch 8 --db $(DB) --store $(STORE)
-	@echo "== answers (expected: jobs/sample-answers.json)"
-	@$(BIN)/focus results --db $(DB)
+	@echo "== answers beside the expected ones (jobs/sample-answers.json)"
+	@$(BIN)/focus results --db $(DB) --expected jobs/sample-answers.json
 	@echo "== metrics by mode"
 	@$(BIN)/focus metrics --db $(DB)
 

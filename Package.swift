@@ -59,41 +59,55 @@ let package = Package(
         .target(name: "FocusTokenizer", swiftSettings: fastMath),
         // MARK: Diffusion decoders: vanilla, cached (Fast-dLLM), Focus sparse attention
         .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath),
+        // MARK: SHA-256 and xxHash64
+        .target(name: "FocusHashing", swiftSettings: fastMath),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
-        .target(name: "FocusStore", dependencies: ["FocusModel", "CLZ4"], swiftSettings: fastMath),
-        // MARK: SQLite job queue
+        .target(name: "FocusStore", dependencies: ["FocusHashing", "FocusModel", "CLZ4"], swiftSettings: fastMath),
+        // MARK: SQLite connections, statements, rows and errors
+        .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
+        // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
         .target(
             name: "FocusQueue",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["FocusSQLite", .product(name: "Logging", package: "swift-log")]),
         // MARK: The engine: model + tokenizer + store + decoders answering one question
         .target(
             name: "FocusEngine",
-            dependencies: [
-                "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore"],
             swiftSettings: fastMath),
+        // MARK: The worker's processor: queued jobs answered by the engine
+        .target(
+            name: "FocusWorker", dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"]),
         // MARK: Command line
         .executableTarget(
             name: "focus",
             dependencies: [
-                "FocusEngine", "FocusQueue",
+                "FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine",
+                "FocusSQLite", "FocusQueue", "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "FocusBench",
-            dependencies: ["FocusEngine", "FocusQueue", "FocusTokenizer"],
+            dependencies: [
+                "COpenBLAS", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue",
+            ],
             swiftSettings: fastMath),
 
         // MARK: Tests
         .testTarget(name: "FocusModelTests", dependencies: ["FocusModel"]),
         .testTarget(name: "FocusTokenizerTests", dependencies: ["FocusTokenizer"]),
-        .testTarget(name: "FocusDecodingTests", dependencies: ["FocusDecoding"]),
+        .testTarget(name: "FocusDecodingTests", dependencies: ["FocusModel", "FocusDecoding"]),
+        .testTarget(name: "FocusHashingTests", dependencies: ["FocusHashing"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
-        .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue"]),
-        .testTarget(name: "FocusEngineTests", dependencies: ["FocusEngine", "FocusQueue"]),
-        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue"]),
+        .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
+        .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
+        .testTarget(
+            name: "FocusEngineTests",
+            dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine"]),
+        .testTarget(
+            name: "FocusWorkerTests",
+            dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue", "FocusWorker"]),
+        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusSQLite"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
-"""Compares the Swift engine's dense (vanilla) answers with PyTorch's on the same test questions.
+"""Compares the Swift engine's dense (vanilla) answers with the reference answers on the same test
+questions (`reference_decode.py`: float64 numpy, independent of PyTorch and of the engine).
 
     .build/release/focus eval --model models/focus-qa-small --set jobs/eval/test-2k.jsonl \
         --mode vanilla --limit 50 --exact-document-reuse > swift-2k.txt
@@ -27,7 +28,7 @@ for item in reference:
     else:
         different.append((item["id"], swift[item["id"]], item["answer"]))
 compared = same + len(different)
-print(f"{same}/{compared} answers identical to PyTorch")
+print(f"{same}/{compared} answers identical to the reference")
 for identifier, ours, theirs in different:
-    print(f"  {identifier}: swift {ours!r}  pytorch {theirs!r}")
+    print(f"  {identifier}: swift {ours!r}  reference {theirs!r}")
 sys.exit(0 if compared and not different else 1)

@@ -518,6 +518,7 @@ def build_eval(tok, split, name, n_docs, n_q, seed):
             ctx = len(codec.head) + len(doc["ids"]) + len(codec.question(q["question"]))
             rows.append({"id": f"{doc_id}-q{qi:02d}", "doc_id": doc_id, "document": doc["text"],
                          "question": q["question"], "answers": [q["answer"]],
+                         "kind": question_kind(q["question"]),
                          "context_tokens": ctx, "answer_depth": round(q["depth"], 4),
                          "edge": q["edge"]})
     return rows
@@ -555,14 +556,20 @@ def main():
             print(path, len(rows), "rows, context", min(r["context_tokens"] for r in rows),
                   "-", max(r["context_tokens"] for r in rows), flush=True)
     if args.jobs:
-        rng = random.Random(SEEDS["sample"])
-        doc = make_document(rng, Pools("test"), "test", 3000, 5, tok, edge_share=0.2,
-                            lo_frac=0.97, qtypes=["room", "twohop", "badge", "ship", "head"])
+        # mostly single-hop questions in trained phrasings, one in the test-only phrasing and
+        # one two-hop: the first seed from SEEDS["sample"] whose questions have those kinds
+        want = ["single-hop"] * 4 + ["test-phrasing", "two-hop"]
+        for attempt in range(1000):
+            rng = random.Random(SEEDS["sample"] + attempt)
+            doc = make_document(rng, Pools("test"), "test", 3000, 6, tok, edge_share=0.2,
+                                lo_frac=0.97, qtypes=["room", "badge", "ship", "head", "born", "twohop"])
+            if sorted(question_kind(q["question"]) for q in doc["questions"]) == sorted(want):
+                break
         with open(os.path.join(args.jobs, "sample-document.txt"), "w") as f:
             f.write(doc["text"])
         with open(os.path.join(args.jobs, "sample-questions.jsonl"), "w") as f:
             for i, q in enumerate(doc["questions"]):
-                f.write(json.dumps({"document": "jobs/sample-document.txt",
+                f.write(json.dumps({"document": "sample-document.txt",
                                     "question": q["question"], "key": f"sample-{i + 1}"}) + "\n")
         with open(os.path.join(args.jobs, "sample-answers.json"), "w") as f:
             json.dump({f"sample-{i + 1}": {"question": q["question"], "answers": [q["answer"]]}

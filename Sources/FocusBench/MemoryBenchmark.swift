@@ -1,4 +1,5 @@
 import FocusEngine
+import FocusModel
 import Foundation
 
 /// Peak resident memory of a forward pass over a large bf16 checkpoint kept `.streamed`,

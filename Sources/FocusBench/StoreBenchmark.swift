@@ -1,4 +1,5 @@
 import FocusEngine
+import FocusStore
 import Foundation
 
 /// The document store on the default model's real KV: compression of each number format, the

@@ -1,4 +1,6 @@
+import FocusDecoding
 import FocusEngine
+import FocusStore
 import Foundation
 
 #if canImport(Glibc)

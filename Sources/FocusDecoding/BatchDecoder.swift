@@ -11,7 +11,7 @@ import FocusModel
 /// after the scoring layer, so the stacked batch shrinks to the rows that matter.
 ///
 /// Each request's tokens are exactly those `BlockDecoder` gives it alone with the same source
-/// (tested); modes `cached`, `focus` and `stored` are accepted.
+/// (tested); the modes whose traits say they decode together are accepted.
 public struct BatchDecoder: DiffusionDecoder {
     public let model: TransformerModel
     /// Tokens that end an answer besides the model's end of text (end of turn, say).
@@ -31,9 +31,11 @@ public struct BatchDecoder: DiffusionDecoder {
 
     /// Decodes an answer to every prompt; results come in the prompts' order.
     public func decode(_ prompts: [DecodingPrompt], parameters p: DecodingParameters) throws -> [DecodingResult] {
-        guard [.cached, .focus, .stored].contains(p.mode) else {
+        guard p.mode.traits.decodesTogether else {
+            let modes = DecodingMode.allCases.filter(\.traits.decodesTogether).map(\.rawValue)
+            let list = modes.dropLast().joined(separator: ", ") + " and " + modes[modes.count - 1]
             throw DecodingError.invalidParameter(
-                field: "mode", reason: "\(p.mode.rawValue) cannot be batched: batching serves cached, focus and stored decoding over shared document KV")
+                field: "mode", reason: "\(p.mode.rawValue) cannot be batched: batching serves \(list) decoding over shared document KV")
         }
         for prompt in prompts {
             try check(prompt, p, model: model)

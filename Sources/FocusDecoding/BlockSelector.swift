@@ -69,18 +69,18 @@ final class BlockSelector {
         let c = model.configuration
         let hd = c.headDimension
         let group = c.headCount / c.kvHeadCount
-        var scores = [Float](repeating: -.infinity, count: summary.blockCount)
-        for b in 0..<summary.blockCount {
+        var scores = [Float](repeating: -.infinity, count: summary.blocks)
+        for b in 0..<summary.blocks {
             var best = -Float.infinity
             for r in 0..<queries.rows {
                 let q = queries.row(r)
                 for h in 0..<c.headCount {
-                    let offset = b * summary.kvDimension + (h / group) * hd
+                    let offset = b * summary.kvDim + (h / group) * hd
                     var s: Float = 0
                     for i in 0..<hd {
                         let qi = q[h * hd + i]
                         switch parameters.scoring {
-                        case .quest: s += max(qi * summary.minimum[offset + i], qi * summary.maximum[offset + i])
+                        case .quest: s += max(qi * summary.min[offset + i], qi * summary.max[offset + i])
                         default: s += qi * summary.mean[offset + i]
                         }
                     }

@@ -17,9 +17,9 @@ enum StepRequest {
 /// steps of all of them as one forward. Each block starts with a refresh: a dense forward of the
 /// whole sequence (`CacheRefresh.full`) or of the rows after the document (`afterDocument`, and
 /// always when the document's KV comes from a store). The steps inside a block recompute only some
-/// rows against the cached KV of the others:
-/// - `cached`: the current block and, unless `dualCache`, every block after it;
-/// - `focus` / `stored`: the active queries: the `predictedCount` most confident masked rows of the
+/// rows against the cached KV of the others, as the mode's `DecodingModeTraits.stepRows` says:
+/// - `wholeBlock` (`cached`): the current block and, unless `dualCache`, every block after it;
+/// - `focusedRows` (`focus`, `stored`): the active queries: the `predictedCount` most confident masked rows of the
 ///   previous step widened by `window` (within the block) plus the rows decoded last step, with
 ///   dense layers `0…l` and block-sparse layers after them.
 final class DecodingState {
@@ -56,6 +56,10 @@ final class DecodingState {
     /// Steps taken so far.
     var steps: Int { result.steps }
 
+    /// Steps recompute the whole current block with dense attention (the mode's `stepRows` is
+    /// `wholeBlock`); otherwise the focused rows, with sparse layers.
+    private var recomputesWholeBlock: Bool { parameters.mode.traits.stepRows == .wholeBlock }
+
     /// The computation the next step needs, moving past finished blocks first.
     func nextRequest() -> StepRequest {
         let p = parameters
@@ -73,7 +77,7 @@ final class DecodingState {
                 if !hasDocumentSource && (p.refresh == .full || !prefilled || p.refreshEveryStep) {
                     return .fullRefresh(logitRows: wanted)
                 }
-                let sparse: FocusParameters? = hasDocumentSource && p.mode != .cached ? p.focus : nil
+                let sparse: FocusParameters? = hasDocumentSource && !recomputesWholeBlock ? p.focus : nil
                 return .partial(ForwardPlan(queryRows: Array(d..<canvas.count), logitRows: wanted, sparse: sparse))
             }
             let queryRows = activeRows(block: rows, masked: masked)
@@ -81,7 +85,7 @@ final class DecodingState {
             pendingRows = masked.filter { querySet.contains(model.logitRow(for: $0)) }
             var plan = ForwardPlan(
                 queryRows: queryRows, logitRows: pendingRows.map(model.logitRow(for:)),
-                sparse: p.mode == .cached ? nil : p.focus)
+                sparse: recomputesWholeBlock ? nil : p.focus)
             if let eviction = p.eviction {
                 plan.eviction = eviction
                 plan.expectedDecoded = p.threshold == nil ? (step < schedule.count ? schedule[step] : 1) : max(1, lastDecoded.count)
@@ -158,7 +162,7 @@ final class DecodingState {
     private func activeRows(block rows: Range<Int>, masked: [Int]) -> [Int] {
         let p = parameters
         let shift = model.configuration.shiftsLogits ? 1 : 0
-        if p.mode == .cached {
+        if recomputesWholeBlock {
             let upper = p.dualCache ? rows.upperBound : canvas.count
             return Array((rows.lowerBound - shift)..<upper)
         }

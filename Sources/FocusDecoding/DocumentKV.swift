@@ -1,51 +1,5 @@
 import FocusModel
 
-/// Per-block summaries of a layer's document keys, used to score blocks without reading them.
-public struct RepresentativeKeys {
-    public let blockSize: Int
-    public let blockCount: Int
-    public let kvDimension: Int
-    /// `blockCount × kvDimension` each.
-    public let mean: [Float]
-    public let minimum: [Float]
-    public let maximum: [Float]
-
-    public init(blockSize: Int, blockCount: Int, kvDimension: Int, mean: [Float], minimum: [Float], maximum: [Float]) {
-        self.blockSize = blockSize
-        self.blockCount = blockCount
-        self.kvDimension = kvDimension
-        self.mean = mean
-        self.minimum = minimum
-        self.maximum = maximum
-    }
-
-    /// Summaries of `rows` key rows (`kvDimension` wide, `stride` apart) in blocks of `blockSize`.
-    public init(keys: UnsafePointer<Float>, rows: Int, stride: Int, kvDimension: Int, blockSize: Int) {
-        let blocks = (rows + blockSize - 1) / blockSize
-        var mean = [Float](repeating: 0, count: blocks * kvDimension)
-        var minimum = [Float](repeating: .infinity, count: blocks * kvDimension)
-        var maximum = [Float](repeating: -.infinity, count: blocks * kvDimension)
-        for b in 0..<blocks {
-            let lower = b * blockSize
-            let upper = min(rows, lower + blockSize)
-            for r in lower..<upper {
-                let row = keys + r * stride
-                for c in 0..<kvDimension {
-                    let v = row[c]
-                    mean[b * kvDimension + c] += v
-                    minimum[b * kvDimension + c] = min(minimum[b * kvDimension + c], v)
-                    maximum[b * kvDimension + c] = max(maximum[b * kvDimension + c], v)
-                }
-            }
-            let scale = 1 / Float(upper - lower)
-            for c in 0..<kvDimension { mean[b * kvDimension + c] *= scale }
-        }
-        self.init(
-            blockSize: blockSize, blockCount: blocks, kvDimension: kvDimension, mean: mean,
-            minimum: minimum, maximum: maximum)
-    }
-}
-
 /// The document's KV rows `0..<rowCount`, wherever they live (memory, the document store).
 public protocol DocumentKVSource: AnyObject {
     var rowCount: Int { get }
@@ -83,7 +37,7 @@ public final class InMemoryDocumentKV: DocumentKVSource {
         if let known = summaries[layer], known.blockSize == blockSize { return known }
         let summary = RepresentativeKeys(
             keys: cache.keyPointer(layer: layer), rows: cache.count, stride: cache.kvDimension,
-            kvDimension: cache.kvDimension, blockSize: blockSize)
+            kvDim: cache.kvDimension, blockSize: blockSize)
         summaries[layer] = summary
         return summary
     }

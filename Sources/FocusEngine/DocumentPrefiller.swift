@@ -1,3 +1,4 @@
+import FocusDecoding
 import FocusModel
 import FocusStore
 import Foundation
@@ -81,6 +82,16 @@ public struct PrefillReport: Sendable {
     public var compressionRatio: Double { compressedBytes == 0 ? 0 : Double(decodedBytes) / Double(compressedBytes) }
 }
 
+extension PrefillReport {
+    /// The report of the entry `manifest` describes, for a document of `documentTokens` tokens.
+    init(manifest: DocumentManifest, documentTokens: Int, storeHit: Bool, seconds: Double) {
+        self.init(
+            key: manifest.key, documentTokens: documentTokens, storedRows: manifest.tokenCount, storeHit: storeHit,
+            seconds: seconds, compressedBytes: manifest.compressedBytes, decodedBytes: manifest.decodedBytes,
+            exactForQuestions: manifest.exactForQuestions)
+    }
+}
+
 /// Computes a document's KV layer by layer and streams each layer to the store as it is
 /// produced, so memory holds one layer's KV and the hidden state, never the whole model's KV.
 public struct DocumentPrefiller {
@@ -155,9 +166,7 @@ public struct DocumentPrefiller {
         }
         let manifest = document.manifest
         let report = PrefillReport(
-            key: key.hex, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: hit,
-            seconds: monotonicSeconds() - started, compressedBytes: manifest.compressedBytes,
-            decodedBytes: manifest.decodedBytes, exactForQuestions: manifest.exactForQuestions)
+            manifest: manifest, documentTokens: documentIDs.count, storeHit: hit, seconds: monotonicSeconds() - started)
         return (document, report)
     }
 

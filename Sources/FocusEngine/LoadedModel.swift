@@ -1,4 +1,5 @@
 import FocusDecoding
+import FocusHashing
 import FocusModel
 import FocusTokenizer
 import Foundation
@@ -51,8 +52,7 @@ public final class LoadedModel: @unchecked Sendable {
             model = try TransformerModel(checkpoint: checkpoint, residency: residency)
             let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
             tokenizer = try BPETokenizer(contentsOf: tokenizerURL)
-            let modelType = model.configuration.family == .llada ? "llada" : "Dream"
-            template = try chatTemplate(modelType: modelType, tokenizer: tokenizer)
+            template = try chatTemplate(modelType: model.configuration.family.architecture.chatTemplateName, tokenizer: tokenizer)
             identity = try Self.digest(of: [directory.appendingPathComponent("config.json")] + checkpoint.shardFiles)
             tokenizerDigest = try Self.digest(of: [tokenizerURL])
             try Self.checkFit(tokenizer: tokenizer, template: template, configuration: model.configuration)
@@ -101,8 +101,7 @@ public final class LoadedModel: @unchecked Sendable {
             let checkpoint = try Checkpoint(directory: directory)
             let tokenizer = try BPETokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json"))
             let configuration = checkpoint.configuration
-            let modelType = configuration.family == .llada ? "llada" : "Dream"
-            let template = try chatTemplate(modelType: modelType, tokenizer: tokenizer)
+            let template = try chatTemplate(modelType: configuration.family.architecture.chatTemplateName, tokenizer: tokenizer)
             try checkFit(tokenizer: tokenizer, template: template, configuration: configuration)
             return configuration
         } catch {

@@ -5,7 +5,7 @@ import Foundation
 extension QAEngine {
     /// Answers several questions about one document together.
     ///
-    /// In the `stored` mode the questions share the document's stored KV and are decoded as one
+    /// In a mode that answers together (`stored`) the questions share the document's stored KV and are decoded as one
     /// batch (`BatchDecoder`: each round's steps of every question run as one forward), which
     /// reads the model's weights once per round instead of once per question. The answers are
     /// exactly those `answer(_:)` gives one at a time. Other modes, and requests that differ in
@@ -20,7 +20,7 @@ extension QAEngine {
     /// decode figures are shares of one computation, their sums are exact.
     public func answerTogether(_ requests: [QARequest]) throws -> [QAAnswer] {
         guard let first = requests.first else { return [] }
-        let batchable = first.parameters.mode == .stored
+        let batchable = first.parameters.mode.traits.answersTogether
             && requests.allSatisfy {
                 $0.document == first.document && $0.parameters == first.parameters && $0.prefill == first.prefill
             }

@@ -83,33 +83,28 @@ public final class QAEngine: @unchecked Sendable {
         let prompt = try self.prompt(document: request.document, question: request.question)
         try request.parameters.validate()
         try request.prefill.validate()
-        let usesStore = request.parameters.mode == .stored || request.parameters.mode == .storedRefresh
-        let decodingPrompt = usesStore ? storedPrompt(prompt, options: request.prefill) : prompt
+        let mode = request.parameters.mode
+        let fromStore = mode.traits.documentFromStore
+        let decodingPrompt = fromStore ? storedPrompt(prompt, options: request.prefill) : prompt
         try checkLength(decodingPrompt, generationLength: request.parameters.generationLength)
         var parameters = request.parameters
         var prefillReport: PrefillReport?
         var repaired = 0
-        var result: DecodingResult
-        let stops = loaded.stopTokens
-        switch parameters.mode {
-        case .vanilla:
-            var decoder = VanillaDecoder(
-                model: loaded.model, extraStopTokens: stops, reuseExactDocumentKV: request.reuseExactDocumentKV)
-            decoder.stepLimit = request.vanillaStepLimit
-            decoder.onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
-            result = try decoder.decode(prompt, parameters: parameters)
-        case .cached, .focus:
-            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
-            decoder.onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
-            result = try decoder.decode(prompt, parameters: parameters)
-        case .stored, .storedRefresh:
+        let result: DecodingResult
+        let decoder = ModeDecoder.forMode(mode)
+        let onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
+        if fromStore {
             parameters.focus.blockSize = request.prefill.blockSize
             let storedParameters = parameters
             (result, prefillReport, repaired) = try withStoredSource(request, prompt: prompt) { source in
-                try self.decodeStored(
-                    decodingPrompt, source: source, parameters: storedParameters,
-                    renumber: request.prefill.chunkPositions == .local, heartbeat: request.heartbeat)
+                try decoder.decode(ModeDecodingInput(
+                    loaded: loaded, prompt: decodingPrompt, parameters: storedParameters, source: source,
+                    request: request, onStep: onStep))
             }
+        } else {
+            result = try decoder.decode(ModeDecodingInput(
+                loaded: loaded, prompt: decodingPrompt, parameters: parameters, source: nil, request: request,
+                onStep: onStep))
         }
         var decoding = result
         if let report = prefillReport, !report.storeHit { decoding.prefillSeconds += report.seconds }
@@ -184,10 +179,7 @@ public final class QAEngine: @unchecked Sendable {
         let key = prefiller.key(documentIDs: documentIDs, options: options).hex
         if let recent, recent.key == key {
             let manifest = recent.source.document.manifest
-            let report = PrefillReport(
-                key: key, documentTokens: documentIDs.count, storedRows: manifest.tokenCount, storeHit: true, seconds: 0,
-                compressedBytes: manifest.compressedBytes, decodedBytes: manifest.decodedBytes,
-                exactForQuestions: manifest.exactForQuestions)
+            let report = PrefillReport(manifest: manifest, documentTokens: documentIDs.count, storeHit: true, seconds: 0)
             return (recent.source, report)
         }
         let (document, report) = try prefiller.prefill(
@@ -197,30 +189,5 @@ public final class QAEngine: @unchecked Sendable {
         recent?.source.document.close()
         recent = (key, source)
         return (source, report)
-    }
-
-    private func decodeStored(
-        _ prompt: DecodingPrompt, source: StoredDocumentKV, parameters: DecodingParameters,
-        renumber: Bool, heartbeat: (@Sendable (EngineProgress) throws -> Void)?
-    ) throws -> DecodingResult {
-        let onStep = Self.stepReporter(heartbeat, total: parameters.steps)
-        let stops = loaded.stopTokens
-        var result: DecodingResult
-        if parameters.mode == .stored {
-            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops, documentSource: source)
-            decoder.onStep = onStep
-            result = try decoder.decode(prompt, parameters: parameters)
-        } else {
-            let (rows, probe) = try selectDocumentRows(
-                model: loaded.model, prompt: prompt, document: source, parameters: parameters)
-            var refreshed = parameters
-            refreshed.mode = .cached
-            refreshed.refresh = .full
-            var decoder = BlockDecoder(model: loaded.model, extraStopTokens: stops)
-            decoder.onStep = onStep
-            result = try decoder.decode(prompt.keeping(documentRows: rows, renumber: renumber), parameters: refreshed)
-            result.absorb(probe)
-        }
-        return result
     }
 }

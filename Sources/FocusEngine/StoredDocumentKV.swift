@@ -50,14 +50,11 @@ public final class StoredDocumentKV: DocumentKVSource {
 
     public func sinks(layer: Int) -> [Int32] { document.sinks(layer: layer) }
 
-    public func representativeKeys(layer: Int, blockSize requested: Int) throws -> FocusDecoding.RepresentativeKeys {
+    public func representativeKeys(layer: Int, blockSize requested: Int) throws -> RepresentativeKeys {
         if requested != blockSize {
             throw EngineError.store("Focus block size \(requested) differs from the stored block size \(blockSize)")
         }
-        let stored = try document.representativeKeys(layer: layer)
-        return FocusDecoding.RepresentativeKeys(
-            blockSize: blockSize, blockCount: stored.blocks, kvDimension: stored.kvDim,
-            mean: stored.mean, minimum: stored.min, maximum: stored.max)
+        return try document.representativeKeys(layer: layer)
     }
 
     /// Reads the blocks of `layer` not yet in memory.

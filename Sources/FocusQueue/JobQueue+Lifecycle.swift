@@ -83,9 +83,9 @@ extension JobQueue {
                       metrics.kvLoadSeconds, metrics.kvLoadBytes, metrics.decodeSeconds,
                       metrics.answerTokens, metrics.tokensPerSecond, metrics.nfe, metrics.steps,
                       metrics.blocksSelected, metrics.blocksTotal, metrics.attentionDensity,
-                      metrics.peakRSSBytes, metrics.model ?? job.string("model_dir") ?? "",
-                      metrics.mode ?? job.string("mode") ?? "",
-                      metrics.modeParams ?? job.string("mode_params") ?? "{}"])
+                      metrics.peakRSSBytes, try metrics.model ?? job.requiredString("model_dir"),
+                      try metrics.mode ?? job.requiredString("mode"),
+                      try metrics.modeParams ?? job.requiredString("mode_params")])
             return true
         }
     }

@@ -1,3 +1,4 @@
+import FocusSQLite
 import Foundation
 
 // MARK: - Reports
@@ -8,7 +9,7 @@ extension JobQueue {
         var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
         for row in try database.fetchAll("SELECT state, jobs FROM queue_depth") {
             if let state = row.string("state").flatMap(JobState.init(rawValue:)) {
-                counts[state] = row.int("jobs") ?? 0
+                counts[state] = try row.requiredInt("jobs")
             }
         }
         return counts
@@ -23,10 +24,10 @@ extension JobQueue {
             }
             let result = try database.fetchOne(
                 "SELECT job_id, answer, answer_token_ids, created_at FROM results WHERE job_id = ?",
-                [jobID]).map(Self.result(from:))
+                [jobID]).map { try Self.result(from: $0) }
             let metrics = try database.fetchOne(
-                "SELECT * FROM job_metrics WHERE job_id = ?", [jobID]).map(Self.metrics(from:))
-            return JobDetails(job: Self.record(from: row), result: result, metrics: metrics)
+                "SELECT * FROM job_metrics WHERE job_id = ?", [jobID]).map { try Self.metrics(from: $0) }
+            return JobDetails(job: try Self.record(from: row), result: result, metrics: metrics)
         }
     }
 
@@ -39,13 +40,13 @@ extension JobQueue {
                 FROM results r LEFT JOIN job_metrics m ON m.job_id = r.job_id
                 WHERE r.created_at >= ? ORDER BY r.created_at, r.job_id LIMIT ?
                 """, [since, limit]).map { row in
-                let jobID = row.int64("job_id") ?? 0
+                let jobID = try row.requiredInt64("job_id")
                 guard let jobRow = try database.fetchOne(Self.jobSelect + " WHERE j.id = ?",
                                                          [jobID]) else {
                     throw QueueError.jobNotFound(id: jobID)
                 }
-                return JobDetails(job: Self.record(from: jobRow), result: Self.result(from: row),
-                                  metrics: row.string("model") == nil ? nil : Self.metrics(from: row))
+                return JobDetails(job: try Self.record(from: jobRow), result: try Self.result(from: row),
+                                  metrics: row.string("model") == nil ? nil : try Self.metrics(from: row))
             }
         }
     }
@@ -64,13 +65,13 @@ extension JobQueue {
             WHERE j.state = 'done' AND j.finished_at >= ?
             GROUP BY j.mode ORDER BY j.mode
             """, [since]).map { row in
-            ModeSummary(mode: row.string("mode") ?? "", jobs: row.int("jobs") ?? 0,
-                        answerTokens: row.int("answer_tokens") ?? 0,
+            ModeSummary(mode: try row.requiredString("mode"), jobs: try row.requiredInt("jobs"),
+                        answerTokens: try row.requiredInt("answer_tokens"),
                         meanPrefillSeconds: row.double("prefill_s"),
                         meanDecodeSeconds: row.double("decode_s"),
                         meanTokensPerSecond: row.double("tokens_per_s"),
                         meanAttentionDensity: row.double("attention_density"),
-                        storeHits: row.int("store_hits") ?? 0)
+                        storeHits: try row.requiredInt("store_hits"))
         }
     }
 
@@ -108,28 +109,30 @@ extension JobQueue {
         SELECT j.*, d.path AS document_path FROM jobs j JOIN documents d ON d.id = j.document_id
         """
 
-    static func record(from row: Row) -> JobRecord {
-        JobRecord(
-            id: row.int64("id") ?? 0, documentID: row.int64("document_id") ?? 0,
-            documentPath: row.string("document_path") ?? "", question: row.string("question") ?? "",
-            modelDir: row.string("model_dir") ?? "", mode: row.string("mode") ?? "",
-            modeParams: row.string("mode_params") ?? "{}", priority: row.int("priority") ?? 0,
-            state: row.string("state").flatMap(JobState.init(rawValue:)) ?? .failed,
-            attempt: row.int("attempt") ?? 0, maxAttempts: row.int("max_attempts") ?? 0,
+    static func record(from row: Row) throws -> JobRecord {
+        guard let state = JobState(rawValue: try row.requiredString("state")) else {
+            throw RowDecodingError.missingValue(column: "state", type: "job state")
+        }
+        return JobRecord(
+            id: try row.requiredInt64("id"), documentID: try row.requiredInt64("document_id"),
+            documentPath: try row.requiredString("document_path"), question: try row.requiredString("question"),
+            modelDir: try row.requiredString("model_dir"), mode: try row.requiredString("mode"),
+            modeParams: try row.requiredString("mode_params"), priority: try row.requiredInt("priority"),
+            state: state, attempt: try row.requiredInt("attempt"), maxAttempts: try row.requiredInt("max_attempts"),
             idempotencyKey: row.string("idempotency_key"), leaseOwner: row.string("lease_owner"),
             leaseExpiresAt: row.double("lease_expires_at"),
-            nextAttemptAt: row.double("next_attempt_at") ?? 0, lastError: row.string("last_error"),
-            createdAt: row.double("created_at") ?? 0, startedAt: row.double("started_at"),
+            nextAttemptAt: try row.requiredDouble("next_attempt_at"), lastError: row.string("last_error"),
+            createdAt: try row.requiredDouble("created_at"), startedAt: row.double("started_at"),
             finishedAt: row.double("finished_at"))
     }
 
-    static func result(from row: Row) -> JobResult {
-        JobResult(jobID: row.int64("job_id") ?? 0, answer: row.string("answer") ?? "",
-                  answerTokenIDs: parseIntArray(row.string("answer_token_ids") ?? "[]"),
-                  createdAt: row.double("created_at") ?? 0)
+    static func result(from row: Row) throws -> JobResult {
+        JobResult(jobID: try row.requiredInt64("job_id"), answer: try row.requiredString("answer"),
+                  answerTokenIDs: parseIntArray(try row.requiredString("answer_token_ids")),
+                  createdAt: try row.requiredDouble("created_at"))
     }
 
-    static func metrics(from row: Row) -> JobMetrics {
+    static func metrics(from row: Row) throws -> JobMetrics {
         JobMetrics(
             queueWaitSeconds: row.double("queue_wait_s"), prefillSeconds: row.double("prefill_s"),
             storeHit: row.bool("store_hit"), kvLoadSeconds: row.double("kv_load_s"),
@@ -137,8 +140,8 @@ extension JobQueue {
             answerTokens: row.int("answer_tokens"), tokensPerSecond: row.double("tokens_per_s"),
             nfe: row.int("nfe"), steps: row.int("steps"), blocksSelected: row.int("blocks_selected"),
             blocksTotal: row.int("blocks_total"), attentionDensity: row.double("attention_density"),
-            peakRSSBytes: row.int("peak_rss_bytes"), model: row.string("model"),
-            mode: row.string("mode"), modeParams: row.string("mode_params"))
+            peakRSSBytes: row.int("peak_rss_bytes"), model: try row.requiredString("model"),
+            mode: try row.requiredString("mode"), modeParams: try row.requiredString("mode_params"))
     }
 
     static func parseIntArray(_ json: String) -> [Int] {

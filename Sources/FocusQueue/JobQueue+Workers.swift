@@ -70,11 +70,11 @@ extension JobQueue {
     public func workers() throws -> [WorkerRecord] {
         try database.fetchAll("SELECT * FROM workers ORDER BY started_at, id").map { row in
             WorkerRecord(
-                id: row.string("id") ?? "",
+                id: try row.requiredString("id"),
                 identity: ProcessIdentity(
-                    host: row.string("host") ?? "", pid: Int32(truncatingIfNeeded: row.int64("pid") ?? 0),
+                    host: try row.requiredString("host"), pid: Int32(truncatingIfNeeded: try row.requiredInt64("pid")),
                     bootID: row.string("boot_id"), startTicks: row.int64("start_ticks")),
-                startedAt: row.double("started_at") ?? 0, heartbeat: row.double("heartbeat") ?? 0)
+                startedAt: try row.requiredDouble("started_at"), heartbeat: try row.requiredDouble("heartbeat"))
         }
     }
 
@@ -121,8 +121,8 @@ extension JobQueue {
             ORDER BY lease_expires_at, id
             """).map { row in
             StrandedJob(
-                jobID: row.int64("id") ?? 0, leaseOwner: row.string("lease_owner") ?? "",
-                leaseExpiresAt: row.double("lease_expires_at") ?? 0)
+                jobID: try row.requiredInt64("id"), leaseOwner: try row.requiredString("lease_owner"),
+                leaseExpiresAt: try row.requiredDouble("lease_expires_at"))
         }
     }
 

@@ -1,3 +1,4 @@
+import FocusSQLite
 import Foundation
 
 /// The job queue on one SQLite database: submission, claims with leases, fenced
@@ -25,7 +26,12 @@ public final class JobQueue {
     public convenience init(path: String, retryPolicy: RetryPolicy = RetryPolicy(),
                             clock: @escaping () -> Double = { Date().timeIntervalSince1970 },
                             random: @escaping () -> Double = { Double.random(in: 0..<1) }) throws {
-        let database = try Database(path: path)
+        let database: Database
+        do {
+            database = try Database(path: path)
+        } catch let error as DatabaseError where error.isNotADatabase {
+            throw QueueError.notADatabase(path: path)
+        }
         try Migrations.migrate(database)
         self.init(database: database, retryPolicy: retryPolicy, clock: clock, random: random)
     }
@@ -230,27 +236,27 @@ public final class JobQueue {
     private func claimedJobs(_ rows: [Row]) throws -> [ClaimedJob] {
         var documents: [Int64: (path: String, sha: String, text: String?)] = [:]
         return try rows.map { row in
-            let documentID = row.int64("document_id") ?? 0
+            let documentID = try row.requiredInt64("document_id")
             if documents[documentID] == nil {
-                let document = try database.fetchOne("""
+                guard let document = try database.fetchOne("""
                     SELECT d.path, d.sha256, t.text FROM documents d
                     LEFT JOIN document_texts t ON t.document_id = d.id WHERE d.id = ?
                     """, [documentID])
-                documents[documentID] = (document?.string("path") ?? "",
-                                         document?.string("sha256") ?? "", document?.string("text"))
+                else { throw QueueError.documentNotFound(id: documentID) }
+                documents[documentID] = (try document.requiredString("path"),
+                                         try document.requiredString("sha256"), document.string("text"))
             }
+            let document = documents[documentID]!
             return ClaimedJob(
-                id: row.int64("id") ?? 0, documentID: documentID,
-                documentPath: documents[documentID]?.path ?? "",
-                documentSHA256: documents[documentID]?.sha ?? "",
-                documentText: documents[documentID]?.text,
-                question: row.string("question") ?? "", modelDir: row.string("model_dir") ?? "",
-                mode: row.string("mode") ?? "", modeParams: row.string("mode_params") ?? "{}",
-                priority: row.int("priority") ?? 0, attempt: row.int("attempt") ?? 0,
-                maxAttempts: row.int("max_attempts") ?? 0,
-                leaseOwner: row.string("lease_owner") ?? "",
-                leaseExpiresAt: row.double("lease_expires_at") ?? 0,
-                createdAt: row.double("created_at") ?? 0, startedAt: row.double("started_at") ?? 0)
+                id: try row.requiredInt64("id"), documentID: documentID,
+                documentPath: document.path, documentSHA256: document.sha, documentText: document.text,
+                question: try row.requiredString("question"), modelDir: try row.requiredString("model_dir"),
+                mode: try row.requiredString("mode"), modeParams: try row.requiredString("mode_params"),
+                priority: try row.requiredInt("priority"), attempt: try row.requiredInt("attempt"),
+                maxAttempts: try row.requiredInt("max_attempts"),
+                leaseOwner: try row.requiredString("lease_owner"),
+                leaseExpiresAt: try row.requiredDouble("lease_expires_at"),
+                createdAt: try row.requiredDouble("created_at"), startedAt: try row.requiredDouble("started_at"))
         }
     }
 

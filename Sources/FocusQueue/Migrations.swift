@@ -1,4 +1,4 @@
-import CSQLite
+import FocusSQLite
 
 // MARK: - Migration
 

@@ -6,32 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-// MARK: - Exit codes
-
-/// Process exit codes of the command line (from sysexits.h).
-public enum FocusExitCode: Int32, Sendable, CaseIterable {
-    /// Done.
-    case success = 0
-    /// Wrong command line (EX_USAGE).
-    case usage = 64
-    /// Bad input data: a malformed job file, unknown job id, invalid field (EX_DATAERR).
-    case badInput = 65
-    /// The database or another file could not be read or written (EX_IOERR).
-    case ioError = 74
-    /// Another instance holds the run lock, or the database stayed locked (EX_TEMPFAIL).
-    case locked = 75
-
-    /// The exit code for an error thrown by this module; `ioError` for others.
-    public static func forError(_ error: Error) -> FocusExitCode {
-        switch error {
-        case let error as QueueError: return error.exitCode
-        case let error as RunLockError: return error.exitCode
-        case let error as DatabaseError: return error.isBusy ? .locked : .ioError
-        default: return .ioError
-        }
-    }
-}
-
 // MARK: - Run lock
 
 /// Why the run lock could not be taken.
@@ -48,14 +22,6 @@ public enum RunLockError: Error, CustomStringConvertible, Equatable, Sendable {
                 + (holder.map { " (pid \($0))" } ?? "")
         case .cannotLock(let path, let code):
             return "\(path): cannot lock: \(String(cString: strerror(code)))"
-        }
-    }
-
-    /// `locked` (75) when held elsewhere, `ioError` (74) otherwise.
-    public var exitCode: FocusExitCode {
-        switch self {
-        case .alreadyHeld: return .locked
-        case .cannotLock: return .ioError
         }
     }
 }

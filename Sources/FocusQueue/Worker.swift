@@ -1,3 +1,4 @@
+import FocusSQLite
 import Foundation
 import Logging
 
@@ -221,7 +222,7 @@ public final class Worker {
     }
 
     /// Runs until the queue is empty (drain), a limit is reached or a stop is requested.
-    /// - Throws: database errors (the CLI maps them with `FocusExitCode.forError`).
+    /// - Throws: database errors (the command line maps them to exit codes).
     public func run() throws -> WorkerReport {
         let started = queue.clock()
         var report = WorkerReport()

@@ -1,3 +1,4 @@
+import FocusModel
 import Foundation
 import Glibc
 
@@ -127,8 +128,8 @@ public final class DocumentWriter {
 
     /// Writes [mean | min | max], each [blocks, kvDim] f32, and returns the file's checksum.
     private func writeRepresentativeKeys(keys: UnsafePointer<Float>, layer: Int, file: String) throws -> String {
-        let summary = RepresentativeKeys.summarize(
-            keys: keys, tokenCount: header.tokenCount, kvDim: header.kvDim, blockSize: header.blockSize)
+        let summary = RepresentativeKeys(
+            keys: keys, rows: header.tokenCount, stride: header.kvDim, kvDim: header.kvDim, blockSize: header.blockSize)
         var bytes = [Float]()
         bytes.reserveCapacity(summary.mean.count * 3)
         bytes.append(contentsOf: summary.mean)

@@ -1,3 +1,4 @@
+import FocusHashing
 import Foundation
 import Glibc
 

@@ -1,3 +1,4 @@
+import FocusHashing
 import Foundation
 
 /// Checksums bound to their place: each is xxHash64 seeded by the entry key, the layer and the

@@ -1,3 +1,4 @@
+import FocusModel
 import Foundation
 import Glibc
 
@@ -94,7 +95,7 @@ public final class StoredDocument: @unchecked Sendable {
         guard valid else { throw StoreError.corruptEntry(path: filePath, reason: "representative keys fail their checksum") }
         let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return RepresentativeKeys(
-            blocks: manifest.blockCount, kvDim: manifest.kvDim, mean: Array(floats[0..<plane]),
+            blockSize: manifest.blockSize, blocks: manifest.blockCount, kvDim: manifest.kvDim, mean: Array(floats[0..<plane]),
             min: Array(floats[plane..<(2 * plane)]), max: Array(floats[(2 * plane)...]))
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FocusEngine
 import FocusQueue
+import FocusStore
 
 /// Failures of a command, each with its exit code (sysexits.h).
 enum CLIError: Error, CustomStringConvertible {

@@ -1,9 +1,10 @@
 import FocusEngine
+import FocusWorker
 import Foundation
 
 /// A one-line progress bar for prefill and decoding, drawn on stderr only when it is a terminal
 /// (logs and cron output stay clean).
-final class TerminalProgress: @unchecked Sendable {
+final class TerminalProgress: JobProgressDisplay, @unchecked Sendable {
     private let label: String
     private var lastDrawn = 0.0
 

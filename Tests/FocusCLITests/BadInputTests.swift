@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// Bad documents, questions, models and databases: each refused with its exit code and a
 /// message naming the problem, and nothing queued.

@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// `focus run --drain --batch N`: stored-mode jobs of one document are claimed and decoded
 /// together through the real engine, with the answers they get one at a time.

@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// `focus submit --batch`: JSONL batches are all-or-nothing, and a bad line is named by file
 /// and line number.

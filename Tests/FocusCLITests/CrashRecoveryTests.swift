@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import FocusSQLite
 #endif
 
 /// Workers killed in the middle of a job: the next worker takes the job back at once; signals that

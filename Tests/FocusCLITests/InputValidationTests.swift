@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// Bad flags are refused before anything is touched, with the exit code of their kind and a
 /// message naming the flag; the database and the store stay as they were.

@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// What focus writes for people and other programs cannot be turned against them: results show
 /// control characters escaped and CSV cells that would run as formulas neutralised; folders are

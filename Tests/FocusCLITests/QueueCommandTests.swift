@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// The queue commands end to end: submit, run --drain, results, show, status, metrics, cancel
 /// and retry, through the built `focus` binary on a temporary database.

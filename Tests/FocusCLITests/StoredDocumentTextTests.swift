@@ -1,6 +1,7 @@
 import FocusQueue
 import Foundation
 import Testing
+import FocusSQLite
 
 /// Documents are read once by `focus submit` and stored in the database; workers answer from the
 /// stored text and never open the submitted path.

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import FocusSQLite
 #endif
 
 /// Worker processes: the run lock, the idle daemon, and signals.

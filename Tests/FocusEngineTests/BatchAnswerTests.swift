@@ -1,6 +1,8 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// `QAEngine.answerTogether`: questions about one stored document decoded as one batch give the
 /// answers `answer(_:)` gives one at a time, with the document prefilled once; other modes and

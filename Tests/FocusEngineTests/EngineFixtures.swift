@@ -1,6 +1,8 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// Model directories assembled from the tiny random checkpoints and the tiny tokenizer, and
 /// temporary document stores, for engine tests.

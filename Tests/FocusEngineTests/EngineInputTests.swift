@@ -1,6 +1,10 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusModel
+import FocusStore
+import FocusTokenizer
 
 /// Bad questions, documents, model directories and modes are rejected with a typed error that
 /// names the problem.

@@ -1,6 +1,8 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// Chunked prefill with chunk-local positions (Prefilling-dLLM): every chunk starts at position 0
 /// and the question follows the longest chunk, so a document longer than the model's context

@@ -1,6 +1,8 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// The heartbeat a worker passes into the engine: it sees every prefill layer and decoding step,
 /// and a throw (a lost lease, a stop request) abandons the question without storing anything.

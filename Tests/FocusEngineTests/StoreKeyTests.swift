@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// What makes two prefills the same store entry: everything that changes the stored KV is in the
 /// key, and nothing else is.

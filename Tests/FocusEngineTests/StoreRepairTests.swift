@@ -1,6 +1,8 @@
+import FocusDecoding
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// Damaged store entries are detected, rebuilt and never served. Each test corrupts an entry on
 /// disk and asks again with a new `QAEngine` (an engine keeps its last document in memory).

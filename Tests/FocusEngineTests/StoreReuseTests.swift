@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusStore
 
 /// The document store as the engine uses it: one prefill per document and key, hits from memory
 /// and from disk, repair of corrupt entries, and one prefill when two engines race.

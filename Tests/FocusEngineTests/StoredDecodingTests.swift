@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusModel
+import FocusStore
 
 /// Decoding from the document store through `QAEngine`: exactness on a block-causal model,
 /// chunked prefill, stored-refresh, sparse reads, and the number formats.

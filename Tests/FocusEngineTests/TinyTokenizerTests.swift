@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusEngine
+import FocusTokenizer
 
 /// The tiny tokenizer fixture fits the tiny LLaDA checkpoints and encodes as the reference
 /// library does (`Tests/ReferenceTools/make_tiny_tokenizer.py` wrote both).

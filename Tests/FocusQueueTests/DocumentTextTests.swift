@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusSQLite
 
 /// Document texts live in the database from submission on, once per SHA-256, and come with every
 /// claim; databases created before texts were stored keep working.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusSQLite
 
 @Suite struct SchemaTests {
     /// The package root, from this file's location (Tests/FocusQueueTests/SchemaTests.swift).

@@ -31,3 +31,17 @@ for length in lengths:
         speed = f"{base / c['seconds_per_question']:.1f}×" if base and c["seconds_per_question"] > 0 else "–"
         row.append(f"{acc_text} ({c['examples']}) · {c['seconds_per_question']:.2f}s · {speed} · {c['attention_density']:.2f}")
     print(f"| {length} | " + " | ".join(row) + " |")
+
+kinds = sorted({k for c in cells.values() for k in (c.get("by_kind") or {})})
+if kinds:
+    print("\nExact match by question kind (questions): single-hop facts in a trained phrasing, the "
+          "test-only phrasing, two-hop.\n")
+    print("| length | mode | " + " | ".join(kinds) + " |")
+    print("|---|---|" + "---|" * len(kinds))
+    for length in lengths:
+        for mode in modes:
+            by_kind = (cells.get((length, mode)) or {}).get("by_kind") or {}
+            if by_kind:
+                row = [f"{by_kind[k]['accuracy']:.2f} ({by_kind[k]['examples']})" if k in by_kind else "–"
+                       for k in kinds]
+                print(f"| {length} | {mode} | " + " | ".join(row) + " |")

@@ -1,13 +1,5 @@
 import Foundation
 
-/// The architecture family a checkpoint belongs to.
-public enum ModelFamily: String, Sendable, Codable {
-    /// LLaDA-8B and models of its layout (`model_type: llada`).
-    case llada
-    /// Dream-7B: Qwen2.5 shapes run bidirectionally (`model_type: Dream`).
-    case dream
-}
-
 /// How the rows of the prompt attend to each other.
 public enum PromptAttention: String, Sendable, Codable {
     /// Every row attends to every row (LLaDA, Dream).
@@ -30,7 +22,7 @@ public enum ModelConfigurationError: Error, CustomStringConvertible, Equatable {
         case .missingFile(let path): return "\(path): file not found"
         case .invalidJSON(let file, let reason): return "\(file): not valid JSON (\(reason))"
         case .unknownModelType(let file, let value):
-            return "\(file): key \"model_type\": unknown model type \"\(value)\" (expected \"llada\" or \"Dream\")"
+            return "\(file): key \"model_type\": unknown model type \"\(value)\" (expected \(ModelArchitectures.knownModelTypes))"
         case .missingKey(let file, let key): return "\(file): missing key \"\(key)\""
         case .invalidValue(let file, let key, let reason): return "\(file): key \"\(key)\": \(reason)"
         }
@@ -61,8 +53,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var headDimension: Int { hiddenSize / headCount }
     /// Width of one token's K (or V) row: `kvHeadCount × headDimension`.
     public var kvDimension: Int { kvHeadCount * headDimension }
-    /// Dream reads the prediction for position i from the logits at i − 1.
-    public var shiftsLogits: Bool { family == .dream }
+    /// The prediction for position i is read from the logits at i − 1 (Dream).
+    public var shiftsLogits: Bool { family.architecture.shiftsLogits }
 
     public init(
         family: ModelFamily, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
@@ -110,67 +102,15 @@ public struct ModelConfiguration: Sendable, Equatable {
             throw ModelConfigurationError.invalidJSON(file: file, reason: "top level is not an object")
         }
         let keys = ConfigKeys(dict: dict, file: file)
-        let modelType: String = try keys.required("model_type")
-        switch modelType {
-        case "llada": try self.init(lladaKeys: keys)
-        case "Dream", "dream": try self.init(dreamKeys: keys)
-        default: throw ModelConfigurationError.unknownModelType(file: file, value: modelType)
-        }
+        let architecture = try ModelArchitectures.architecture(modelType: try keys.required("model_type"), file: file)
+        self = try architecture.configuration(keys)
         try validate(file: file)
-    }
-
-    private init(lladaKeys k: ConfigKeys) throws {
-        let d: Int = try k.required("d_model")
-        let heads: Int = try k.required("n_heads")
-        let kvHeads: Int = try k.optional("n_kv_heads") ?? heads
-        let mlp: Int
-        if let hidden: Int = try k.optional("mlp_hidden_size") {
-            mlp = hidden
-        } else {
-            let ratio: Int = try k.required("mlp_ratio")
-            mlp = ratio * d
-        }
-        let vocab: Int = try k.optional("embedding_size") ?? k.required("vocab_size")
-        let mask: Int = try k.optional("mask_token_id") ?? 126_336
-        let eos: Int? = try k.optional("eos_token_id")
-        let bos: Int? = try k.optional("bos_token_id")
-        self.init(
-            family: .llada, hiddenSize: d, layerCount: try k.required("n_layers"),
-            headCount: heads, kvHeadCount: kvHeads, intermediateSize: mlp,
-            vocabularySize: vocab, ropeTheta: try k.optional("rope_theta") ?? 10_000,
-            rmsNormEpsilon: Float(try k.optional("rms_norm_eps") ?? 1e-5 as Double),
-            maxSequenceLength: try k.optional("max_sequence_length") ?? 4096,
-            hasQKVBias: try k.optional("include_qkv_bias") ?? false,
-            tiedEmbeddings: try k.optional("weight_tying") ?? false,
-            maskTokenID: Int32(mask), eosTokenID: eos.map(Int32.init), bosTokenID: bos.map(Int32.init),
-            promptAttention: try k.promptAttention())
-    }
-
-    private init(dreamKeys k: ConfigKeys) throws {
-        let heads: Int = try k.required("num_attention_heads")
-        let mask: Int = try k.optional("mask_token_id") ?? 151_666
-        let eos: Int? = try k.optional("eos_token_id")
-        let bos: Int? = try k.optional("bos_token_id")
-        self.init(
-            family: .dream, hiddenSize: try k.required("hidden_size"),
-            layerCount: try k.required("num_hidden_layers"), headCount: heads,
-            kvHeadCount: try k.optional("num_key_value_heads") ?? heads,
-            intermediateSize: try k.required("intermediate_size"),
-            vocabularySize: try k.required("vocab_size"),
-            ropeTheta: try k.optional("rope_theta") ?? 10_000,
-            rmsNormEpsilon: Float(try k.optional("rms_norm_eps") ?? 1e-6 as Double),
-            maxSequenceLength: try k.optional("max_position_embeddings") ?? 32_768,
-            hasQKVBias: true, tiedEmbeddings: try k.optional("tie_word_embeddings") ?? false,
-            maskTokenID: Int32(mask), eosTokenID: eos.map(Int32.init), bosTokenID: bos.map(Int32.init),
-            promptAttention: try k.promptAttention())
     }
 
     /// Checks that the shapes are consistent, naming the offending key.
     public func validate(file: String = "config.json") throws {
-        let (dKey, hKey, kvKey) =
-            family == .llada
-            ? ("d_model", "n_heads", "n_kv_heads")
-            : ("hidden_size", "num_attention_heads", "num_key_value_heads")
+        let keys = ModelArchitectures.architecture(of: family).shapeKeys
+        let (dKey, hKey, kvKey) = (keys.hidden, keys.heads, keys.kvHeads)
         func positive(_ value: Int, _ key: String) throws {
             if value <= 0 {
                 throw ModelConfigurationError.invalidValue(file: file, key: key, reason: "must be positive, got \(value)")
@@ -179,8 +119,8 @@ public struct ModelConfiguration: Sendable, Equatable {
         try positive(hiddenSize, dKey)
         try positive(headCount, hKey)
         try positive(kvHeadCount, kvKey)
-        try positive(layerCount, family == .llada ? "n_layers" : "num_hidden_layers")
-        try positive(intermediateSize, family == .llada ? "mlp_hidden_size" : "intermediate_size")
+        try positive(layerCount, keys.layers)
+        try positive(intermediateSize, keys.intermediate)
         try positive(vocabularySize, "vocab_size")
         if hiddenSize % headCount != 0 {
             throw ModelConfigurationError.invalidValue(

@@ -1,23 +1,24 @@
-/// The names and shapes of every tensor a configuration implies, in the family's naming scheme.
+/// The names and shapes of every tensor a configuration implies, named by the family's architecture.
 public struct WeightLayout: Sendable {
     /// Tensor name → shape, in PyTorch's `[out, in]` layout for linear layers.
     public let shapes: [String: [Int]]
-    private let family: ModelFamily
+    private let architecture: any ModelArchitecture
 
     public init(configuration c: ModelConfiguration) {
-        family = c.family
+        let architecture = c.family.architecture
+        self.architecture = architecture
         var shapes: [String: [Int]] = [:]
         let d = c.hiddenSize
         for layer in 0..<c.layerCount {
             for role in LayerTensor.allCases {
                 if role.isBias && !c.hasQKVBias { continue }
-                shapes[Self.name(role, layer: layer, family: c.family)] = role.shape(c)
+                shapes[architecture.tensorName(role, layer: layer)] = role.shape(c)
             }
         }
-        shapes[Self.name(.embedding, family: c.family)] = [c.vocabularySize, d]
-        shapes[Self.name(.finalNorm, family: c.family)] = [d]
+        shapes[architecture.tensorName(.embedding)] = [c.vocabularySize, d]
+        shapes[architecture.tensorName(.finalNorm)] = [d]
         if !c.tiedEmbeddings {
-            shapes[Self.name(.head, family: c.family)] = [c.vocabularySize, d]
+            shapes[architecture.tensorName(.head)] = [c.vocabularySize, d]
         }
         self.shapes = shapes
     }
@@ -27,59 +28,11 @@ public struct WeightLayout: Sendable {
 
     /// The checkpoint name of a per-layer tensor.
     public func name(_ role: LayerTensor, layer: Int) -> String {
-        Self.name(role, layer: layer, family: family)
+        architecture.tensorName(role, layer: layer)
     }
 
     /// The checkpoint name of a model-level tensor.
-    public func name(_ role: ModelTensor) -> String { Self.name(role, family: family) }
-
-    static func name(_ role: LayerTensor, layer: Int, family: ModelFamily) -> String {
-        switch family {
-        case .llada:
-            let prefix = "model.transformer.blocks.\(layer)."
-            switch role {
-            case .attentionNorm: return prefix + "attn_norm.weight"
-            case .query: return prefix + "q_proj.weight"
-            case .key: return prefix + "k_proj.weight"
-            case .value: return prefix + "v_proj.weight"
-            case .queryBias: return prefix + "q_proj.bias"
-            case .keyBias: return prefix + "k_proj.bias"
-            case .valueBias: return prefix + "v_proj.bias"
-            case .output: return prefix + "attn_out.weight"
-            case .mlpNorm: return prefix + "ff_norm.weight"
-            case .gate: return prefix + "ff_proj.weight"
-            case .up: return prefix + "up_proj.weight"
-            case .down: return prefix + "ff_out.weight"
-            }
-        case .dream:
-            let prefix = "model.layers.\(layer)."
-            switch role {
-            case .attentionNorm: return prefix + "input_layernorm.weight"
-            case .query: return prefix + "self_attn.q_proj.weight"
-            case .key: return prefix + "self_attn.k_proj.weight"
-            case .value: return prefix + "self_attn.v_proj.weight"
-            case .queryBias: return prefix + "self_attn.q_proj.bias"
-            case .keyBias: return prefix + "self_attn.k_proj.bias"
-            case .valueBias: return prefix + "self_attn.v_proj.bias"
-            case .output: return prefix + "self_attn.o_proj.weight"
-            case .mlpNorm: return prefix + "post_attention_layernorm.weight"
-            case .gate: return prefix + "mlp.gate_proj.weight"
-            case .up: return prefix + "mlp.up_proj.weight"
-            case .down: return prefix + "mlp.down_proj.weight"
-            }
-        }
-    }
-
-    static func name(_ role: ModelTensor, family: ModelFamily) -> String {
-        switch (family, role) {
-        case (.llada, .embedding): return "model.transformer.wte.weight"
-        case (.llada, .finalNorm): return "model.transformer.ln_f.weight"
-        case (.llada, .head): return "model.transformer.ff_out.weight"
-        case (.dream, .embedding): return "model.embed_tokens.weight"
-        case (.dream, .finalNorm): return "model.norm.weight"
-        case (.dream, .head): return "lm_head.weight"
-        }
-    }
+    public func name(_ role: ModelTensor) -> String { architecture.tensorName(role) }
 }
 
 /// The tensors of one transformer layer.

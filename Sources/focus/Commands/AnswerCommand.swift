@@ -27,11 +27,9 @@ struct AnswerCommand: ParsableCommand {
         try withExitCodes {
             let text = try readText(document, what: "document")
             let loaded = try model.load()
-            let parameters = try decoding.parameters(for: loaded.configuration)
+            let settings = try decoding.settings(for: loaded.configuration, prefill: store.prefill)
             let engine = QAEngine(loaded: loaded, store: try store.open())
-            var request = QARequest(
-                document: text, question: question, parameters: parameters,
-                prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+            var request = QARequest(document: text, question: question, settings: settings)
             let bar = TerminalProgress(label: "answer")
             request.heartbeat = { bar?.show($0) }
             let answer: QAAnswer

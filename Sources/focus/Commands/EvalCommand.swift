@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
 import Foundation
 
@@ -15,7 +16,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, context_tokens}.")
+        help: "Evaluation set: JSONL of {id, doc_id, document, question, answers, kind}; a document's text on the first line of its doc_id.")
     var set: String
 
     @Option(name: .long, help: "Evaluate only the first N examples.")
@@ -54,14 +55,14 @@ struct EvalCommand: ParsableCommand {
             var examples = try EvaluationSet.read(set)
             if let limit { examples = Array(examples.prefix(limit)) }
             let loaded = try model.load()
-            let parameters = try decoding.parameters(for: loaded.configuration)
+            let settings = try decoding.settings(for: loaded.configuration, prefill: store.prefill)
+            let parameters = settings.decoding
             let engine = QAEngine(loaded: loaded, store: try store.open())
             var tally = EvaluationTally()
             for group in EvaluationSet.groups(examples, size: batch) {
                 let requests = group.map { example in
                     var request = QARequest(
-                        document: example.document, question: example.question, parameters: parameters,
-                        prefill: store.prefillOptions(blockSize: parameters.focus.blockSize))
+                        document: example.document, question: example.question, settings: settings)
                     request.reuseExactDocumentKV = exactDocumentReuse
                     if parameters.mode == .vanilla { request.vanillaStepLimit = extrapolateSteps }
                     return request
@@ -85,6 +86,7 @@ struct EvalCommand: ParsableCommand {
             if extrapolateSteps != nil && parameters.mode == .vanilla {
                 summary["extrapolated"] = true
                 summary["accuracy"] = NSNull()
+                summary["by_kind"] = NSNull()
             }
             summary["set"] = set
             summary["model"] = loaded.directory.lastPathComponent
@@ -104,7 +106,7 @@ struct EvalCommand: ParsableCommand {
             answer.decoding.forwardPasses = parameters.steps
         }
         let correct = example.answers.contains { normalizedAnswer($0) == normalizedAnswer(answer.text) }
-        tally.add(answer, correct: correct)
+        tally.add(answer, correct: correct, kind: example.kind)
         print(
             "\(example.id)\t\(correct ? 1 : 0)\t\(answer.text)\t\(example.answers.joined(separator: " | "))\t\(String(format: "%.3f", answer.totalSeconds))s"
         )

@@ -8,6 +8,8 @@ struct EvaluationExample {
     var document: String
     var question: String
     var answers: [String]
+    /// The question's kind (`single-hop`, `test-phrasing`, `two-hop`), where the set gives one.
+    var kind: String?
 }
 
 enum EvaluationSet {
@@ -42,7 +44,8 @@ enum EvaluationSet {
             }
             examples.append(EvaluationExample(
                 id: (object["id"] as? String) ?? "\(number)", documentID: documentID,
-                document: document, question: try string("question"), answers: answers))
+                document: document, question: try string("question"), answers: answers,
+                kind: object["kind"] as? String))
         }
         return examples
     }
@@ -66,6 +69,8 @@ enum EvaluationSet {
 struct EvaluationTally {
     var examples = 0
     var correct = 0
+    /// Correct and asked, per question kind.
+    var byKind: [String: (correct: Int, examples: Int)] = [:]
     var answerTokens = 0
     var seconds = 0.0
     var decodeSeconds = 0.0
@@ -75,9 +80,13 @@ struct EvaluationTally {
     var storeHits = 0
     var peakRSS = 0
 
-    mutating func add(_ answer: QAAnswer, correct isCorrect: Bool) {
+    mutating func add(_ answer: QAAnswer, correct isCorrect: Bool, kind: String? = nil) {
         examples += 1
         correct += isCorrect ? 1 : 0
+        if let kind {
+            let sofar = byKind[kind] ?? (0, 0)
+            byKind[kind] = (sofar.correct + (isCorrect ? 1 : 0), sofar.examples + 1)
+        }
         answerTokens += answer.tokens.count
         seconds += answer.totalSeconds
         decodeSeconds += answer.decoding.decodeSeconds
@@ -97,6 +106,9 @@ struct EvaluationTally {
             "nfe": Double(forwardPasses) / n,
             "attention_density": available > 0 ? Double(attended) / Double(available) : 1,
             "store_hits": storeHits, "peak_rss_bytes": peakRSS,
+            "by_kind": byKind.mapValues { tally -> [String: Any] in
+                ["accuracy": Double(tally.correct) / Double(max(tally.examples, 1)), "examples": tally.examples]
+            },
         ]
     }
 }

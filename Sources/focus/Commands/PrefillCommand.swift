@@ -1,4 +1,5 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
 import Foundation
 
@@ -37,7 +38,7 @@ struct PrefillCommand: ParsableCommand {
                 let ids = Array(prompt.tokens[..<prompt.documentLength])
                 let report: PrefillReport
                 do {
-                    (_, report) = try prefiller.prefill(documentIDs: ids, options: store.prefillOptions(blockSize: blockSize))
+                    (_, report) = try prefiller.prefill(documentIDs: ids, options: store.prefill.options(blockSize: blockSize))
                 } catch {
                     throw CLIError.io("\(path): \(error)")
                 }

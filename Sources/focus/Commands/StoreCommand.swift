@@ -1,6 +1,7 @@
 import ArgumentParser
 import FocusEngine
 import FocusQueue
+import FocusStore
 import Foundation
 
 /// `focus store ls|verify|gc`: inspect and maintain the document store.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FocusEngine
+import FocusTokenizer
 import Foundation
 
 /// `focus tokenize`: text on stdin → token ids as a JSON array.

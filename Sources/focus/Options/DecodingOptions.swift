@@ -1,5 +1,7 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusModel
 
 /// Decoding options shared by `answer`, `eval` and `submit`.
 struct DecodingOptions: ParsableArguments {
@@ -63,22 +65,13 @@ struct DecodingOptions: ParsableArguments {
         try checkNumberOption(threshold, "--threshold", NumberRange<Float>.atLeast(0).atMost(1))
         try checkNumberOption(temperature, "--temperature", NumberRange<Float>.atLeast(0).atMost(1000))
         try checkNumberOption(evict, "--evict", NumberRange<Double>.atLeast(1).atMost(1000))
-        do {
-            try assemble(mode: mode ?? .focus, refresh: refresh ?? .full).validate()
-        } catch let error as DecodingError {
-            throw ValidationError(Self.flagMessage(error))
-        }
+        _ = try settings(mode: .focus, refresh: .full, prefill: PrefillSettings())
     }
 
-    /// The parameters, with the mode defaulting to what suits `model`.
-    func parameters(for model: ModelConfiguration) throws -> DecodingParameters {
-        let p = assemble(mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh)
-        do {
-            try p.validate()
-        } catch let error as DecodingError {
-            throw ValidationError(Self.flagMessage(error))
-        }
-        return p
+    /// The job's settings, built (and so validated) once: the flags, with the mode and cache
+    /// refresh defaulting to what suits `model`, and the store's prefill settings.
+    func settings(for model: ModelConfiguration, prefill: PrefillSettings) throws -> JobSettings {
+        try settings(mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh, prefill: prefill)
     }
 
     /// A parameter error in the flags' words: `invalid gen_length: …` becomes `--gen-length: …`.
@@ -88,7 +81,16 @@ struct DecodingOptions: ParsableArguments {
         return "\(flag): \(reason)"
     }
 
-    private func assemble(mode: DecodingMode, refresh: CacheRefresh) -> DecodingParameters {
+    /// The settings of the flags, a parameter error reported in the flags' words.
+    private func settings(mode: DecodingMode, refresh: CacheRefresh, prefill: PrefillSettings) throws -> JobSettings {
+        do {
+            return try JobSettings(decoding: parameters(mode: mode, refresh: refresh), prefill: prefill)
+        } catch let error as DecodingError {
+            throw ValidationError(Self.flagMessage(error))
+        }
+    }
+
+    private func parameters(mode: DecodingMode, refresh: CacheRefresh) -> DecodingParameters {
         var p = DecodingParameters(mode: mode)
         p.generationLength = genLength
         p.blockLength = blockLength

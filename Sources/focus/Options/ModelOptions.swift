@@ -1,5 +1,7 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusStore
 import Foundation
 
 /// `--model DIR`: the model directory (Hugging Face layout), defaulting to the embedded model.
@@ -30,7 +32,7 @@ struct StoreOptions: ParsableArguments {
     var format: KVNumberFormat = .f16
 
     @Option(name: .long, help: "Prefill mode: whole, or chunked (Prefilling-dLLM, with --chunk-size).")
-    var prefillMode: String = "whole"
+    var prefillMode: PrefillKind = .whole
 
     @Option(name: .long, help: "Tokens per chunk in chunked prefill.")
     var chunkSize = 1024
@@ -47,10 +49,11 @@ struct StoreOptions: ParsableArguments {
 
     func validate() throws {
         if let storeBudget, storeBudget < 0 { throw ValidationError("--store-budget must not be negative, got \(storeBudget)") }
-        guard ["whole", "chunked"].contains(prefillMode) else {
-            throw ValidationError("--prefill-mode must be whole or chunked, not \(prefillMode)")
+        do {
+            try prefill.validate()
+        } catch let error as DecodingError {
+            throw ValidationError(DecodingOptions.flagMessage(error))
         }
-        guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive") }
     }
 
     /// Opens (creating when missing) the store; see `directoryMode(databasePath:)` for the mode of
@@ -73,18 +76,15 @@ struct StoreOptions: ParsableArguments {
         return info.st_mode & 0o077 == 0 ? 0o700 : 0o755
     }
 
-    func prefillOptions(blockSize: Int) -> PrefillOptions {
-        var options = PrefillOptions()
-        options.numberFormat = format
-        options.mode = prefillMode == "chunked" ? .chunked(size: chunkSize) : .whole
-        options.chunkPositions = chunkPositions
-        options.blockSize = blockSize
-        return options
+    /// How documents are prefilled and stored, as the flags say.
+    var prefill: PrefillSettings {
+        PrefillSettings(format: format, kind: prefillMode, chunkSize: chunkSize, chunkPositions: chunkPositions)
     }
 }
 
 extension KVNumberFormat: ExpressibleByArgument {}
 extension ChunkPositions: ExpressibleByArgument {}
+extension PrefillKind: ExpressibleByArgument {}
 extension DecodingMode: ExpressibleByArgument {}
 extension CacheRefresh: ExpressibleByArgument {}
 extension BlockScoring: ExpressibleByArgument {}

@@ -40,7 +40,15 @@ struct ResultsCommand: ParsableCommand {
     @Option(name: .long, help: "table, json or csv.")
     var format: ResultFormat = .table
 
+    @Option(
+        name: .long,
+        help: "Answer key (JSON: {\"key\": {\"answers\": [...]}}): score the jobs submitted with these keys.")
+    var expected: String?
+
     func validate() throws {
+        if expected != nil && format != .table {
+            throw ValidationError("--expected prints a table: leave out --format or use --format table")
+        }
         if let since, ResultFormatter.parseTime(since) == nil {
             throw ValidationError("--since: \"\(since)\" is neither Unix seconds nor an ISO 8601 time")
         }
@@ -48,8 +56,13 @@ struct ResultsCommand: ParsableCommand {
 
     func run() throws {
         try withQueueExitCodes {
+            let key = try expected.map(AnswerKey.read)
             let rows = try queue.open().results(since: since.flatMap(ResultFormatter.parseTime) ?? 0)
-            print(ResultFormatter.render(rows, as: format), terminator: "")
+            if let key {
+                print(AnswerKey.render(key.score(rows)), terminator: "")
+            } else {
+                print(ResultFormatter.render(rows, as: format), terminator: "")
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FocusEngine
 import FocusQueue
+import FocusWorker
 import Foundation
 import Logging
 
@@ -123,7 +124,8 @@ func runWorker(
     let jobQueue = try options.open()
     let processor = EngineJobProcessor(
         storeDirectory: store.directory, storeBudget: store.storeBudget,
-        storeDirectoryMode: StoreOptions.directoryMode(databasePath: options.path))
+        storeDirectoryMode: StoreOptions.directoryMode(databasePath: options.path),
+        progressDisplay: { TerminalProgress(label: $0) })
     let stop = StopFlag()
     stop.stopOnSignals([SIGTERM, SIGINT, SIGHUP])
     var logger = Logger(label: "focus.worker") { label -> LogHandler in

@@ -1,6 +1,10 @@
 import ArgumentParser
+import FocusDecoding
 import FocusEngine
+import FocusHashing
+import FocusModel
 import FocusQueue
+import FocusWorker
 import Foundation
 
 /// `focus submit`: queue one job, or a JSONL batch of jobs.
@@ -65,8 +69,7 @@ struct SubmitCommand: ParsableCommand {
             let submissions = try loaded.map { item -> NewJob in
                 let id = try jobQueue.registerDocument(item.document)
                 return NewJob(
-                    documentID: id, question: item.entry.question, modelDir: item.modelDir,
-                    mode: item.settings.decoding.mode.rawValue, modeParams: item.settings.json(),
+                    documentID: id, question: item.entry.question, modelDir: item.modelDir, settings: item.settings,
                     priority: item.entry.priority, maxAttempts: maxAttempts, idempotencyKey: item.entry.key)
             }
             for submission in try jobQueue.submit(batch: submissions) { print(submission.jobID) }
@@ -95,18 +98,18 @@ struct SubmitCommand: ParsableCommand {
                     throw CLIError.badInput(prefix + "\(error)")
                 }
             }
-            var parameters = try decoding.parameters(for: models[modelDir]!)
+            var settings = try decoding.settings(for: models[modelDir]!, prefill: store.prefill)
             if let mode = entry.mode {
                 guard let chosen = DecodingMode(rawValue: mode) else {
                     throw CLIError.badInput(prefix + "field \"mode\": unknown mode \"\(mode)\"")
                 }
-                parameters.mode = chosen
+                settings = settings.with(mode: chosen)
             }
-            let digest = EngineJobProcessor.digest(data)
+            let digest = SHA256.hexDigest(data)
             let path = URL(fileURLWithPath: entry.document).standardizedFileURL.path
             return (
                 entry, NewDocument(sha256: digest, path: path, byteSize: data.count, text: text), modelDir,
-                JobSettings(decoding: parameters, store: store)
+                settings
             )
         }
     }

@@ -1,6 +1,6 @@
 import CSQLite
 
-/// One connection to an SQLite database file, configured for the job queue.
+/// One connection to an SQLite database file, configured for a queue of many writers.
 ///
 /// This is a small wrapper over the SQLite C API written by hand in the style of GRDB
 /// (typed errors with code, message and SQL; prepared statements with typed bindings;
@@ -32,8 +32,8 @@ public final class Database {
     private var savepointDepth = 0
 
     /// Opens (creating when missing) the database at `path` and configures it.
-    /// - Throws: `QueueError.notADatabase` when the file is not SQLite (the file is
-    ///   not modified); `DatabaseError` for any other failure.
+    /// - Throws: `DatabaseError`; `isNotADatabase` when the file is not SQLite (the file is
+    ///   not modified).
     public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
@@ -60,11 +60,7 @@ public final class Database {
 
     /// Reads the header before anything can write, so a foreign file is refused untouched.
     private func checkIsDatabase() throws {
-        do {
-            _ = try prepare("PRAGMA schema_version").fetchAll()
-        } catch let error as DatabaseError where error.resultCode == SQLITE_NOTADB {
-            throw QueueError.notADatabase(path: path)
-        }
+        _ = try prepare("PRAGMA schema_version").fetchAll()
     }
 
     private func configure() throws {

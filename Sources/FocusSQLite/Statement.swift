@@ -53,56 +53,6 @@ extension Optional: DatabaseValueConvertible where Wrapped: DatabaseValueConvert
     public var databaseValue: DatabaseValue { self?.databaseValue ?? .null }
 }
 
-// MARK: - Rows
-
-/// One result row, copied out of the statement so it outlives the next step.
-public struct Row: Sendable {
-    /// Column names in result order.
-    public let columns: [String]
-    /// Values in result order.
-    public let values: [DatabaseValue]
-
-    /// The value of the named column, `.null` when there is no such column.
-    public subscript(_ column: String) -> DatabaseValue {
-        guard let index = columns.firstIndex(of: column) else { return .null }
-        return values[index]
-    }
-
-    /// The named column as an integer (reals are truncated); nil for NULL or text.
-    public func int64(_ column: String) -> Int64? {
-        switch self[column] {
-        case .integer(let value): return value
-        case .real(let value): return Int64(value)
-        default: return nil
-        }
-    }
-
-    /// The named column as an `Int`; nil for NULL or text.
-    public func int(_ column: String) -> Int? { int64(column).map(Int.init) }
-
-    /// The named column as a double; nil for NULL or text.
-    public func double(_ column: String) -> Double? {
-        switch self[column] {
-        case .integer(let value): return Double(value)
-        case .real(let value): return value
-        default: return nil
-        }
-    }
-
-    /// The named column as text; nil for NULL or a blob.
-    public func string(_ column: String) -> String? {
-        switch self[column] {
-        case .text(let value): return value
-        case .integer(let value): return String(value)
-        case .real(let value): return String(value)
-        default: return nil
-        }
-    }
-
-    /// The named column as a boolean (non-zero integer); nil for NULL.
-    public func bool(_ column: String) -> Bool? { int64(column).map { $0 != 0 } }
-}
-
 // MARK: - Statement
 
 /// A prepared statement of one connection. Bind with `bind(_:)`, read with `step()`

@@ -43,6 +43,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Equatable, Sendable
     /// True for `SQLITE_CONSTRAINT` and all its extended codes.
     public var isConstraintViolation: Bool { resultCode == SQLITE_CONSTRAINT }
 
+    /// True when the file is not an SQLite database (`SQLITE_NOTADB`).
+    public var isNotADatabase: Bool { resultCode == SQLITE_NOTADB }
+
     /// True when another connection held a lock past the busy timeout.
     public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
 
@@ -51,9 +54,17 @@ public struct DatabaseError: Error, CustomStringConvertible, Equatable, Sendable
         var text = "SQLite error \(resultCode)"
         if let name = Self.codeName(extendedResultCode) { text += " (\(name))" }
         text += ": \(message)"
-        if let sql { text += " in \"\(sql.trimmingWhitespace())\"" }
+        if let sql { text += " in \"\(Self.trimmed(sql))\"" }
         if let path { text += " [\(path)]" }
         return text
+    }
+
+    /// `sql` without the whitespace around it.
+    private static func trimmed(_ sql: String) -> Substring {
+        guard let start = sql.firstIndex(where: { !$0.isWhitespace }),
+            let end = sql.lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return sql[start...end]
     }
 
     static func codeName(_ code: Int32) -> String? {
@@ -79,62 +90,5 @@ public struct DatabaseError: Error, CustomStringConvertible, Equatable, Sendable
         case SQLITE_ERROR: return "SQLITE_ERROR"
         default: return nil
         }
-    }
-}
-
-// MARK: - Queue errors
-
-/// Errors of the queue that are not a single failed SQLite call.
-public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The file exists but is not an SQLite database; it was not modified.
-    case notADatabase(path: String)
-    /// The database was written by a newer version of focus than this one.
-    case schemaTooNew(path: String, found: Int, supported: Int)
-    /// A migration from schema/ failed to apply; nothing of it was kept.
-    case migrationFailed(fileName: String, underlying: DatabaseError)
-    /// No job has this id.
-    case jobNotFound(id: Int64)
-    /// No document has this id.
-    case documentNotFound(id: Int64)
-    /// The job is in a state that does not allow the action (e.g. retry of a done job).
-    case invalidState(id: Int64, state: JobState, action: String)
-    /// A field of a submitted job or document is invalid.
-    case invalidField(field: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .notADatabase(let path):
-            return "\(path): file is not a database (it was left untouched)"
-        case .schemaTooNew(let path, let found, let supported):
-            return "\(path): schema version \(found) is newer than this focus supports "
-                + "(\(supported)); use a newer focus binary"
-        case .migrationFailed(let fileName, let underlying):
-            return "migration \(fileName) failed: \(underlying)"
-        case .jobNotFound(let id):
-            return "no job with id \(id)"
-        case .documentNotFound(let id):
-            return "no document with id \(id)"
-        case .invalidState(let id, let state, let action):
-            return "job \(id) is \(state.rawValue): cannot \(action)"
-        case .invalidField(let field, let reason):
-            return "invalid \(field): \(reason)"
-        }
-    }
-
-    /// The process exit code the command line uses for this error.
-    public var exitCode: FocusExitCode {
-        switch self {
-        case .notADatabase, .schemaTooNew, .migrationFailed: return .ioError
-        case .jobNotFound, .documentNotFound, .invalidState, .invalidField: return .badInput
-        }
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
     }
 }
