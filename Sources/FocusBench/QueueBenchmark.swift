@@ -1,25 +1,26 @@
+import FocusQueue
 import Foundation
 
 /// Measures the queue's own overhead, for the benchmark executable: the time to
 /// submit jobs and to claim and complete them with a realistic answer and metrics,
 /// on a fresh database file (WAL, `synchronous=NORMAL`, as in production).
-public enum QueueBenchmark {
+enum QueueBenchmark {
     /// Timings of one run.
-    public struct Result: Sendable, Equatable {
+    struct Result: Sendable, Equatable {
         /// Jobs submitted, claimed and completed.
-        public let jobs: Int
+        let jobs: Int
         /// Seconds to submit all jobs in one batch transaction.
-        public let submitSeconds: Double
+        let submitSeconds: Double
         /// Seconds for all claim + complete pairs (two write transactions per job).
-        public let claimCompleteSeconds: Double
+        let claimCompleteSeconds: Double
         /// Milliseconds of queue overhead per job (claim + complete).
-        public var millisecondsPerJob: Double { claimCompleteSeconds * 1000 / Double(max(jobs, 1)) }
+        var millisecondsPerJob: Double { claimCompleteSeconds * 1000 / Double(max(jobs, 1)) }
     }
 
     /// Submits `jobs` jobs to a new database in `directory`, then claims and completes
     /// each in turn from one worker; the database file is removed afterwards.
     /// - Parameter answerTokens: token ids stored with each answer.
-    public static func claimComplete(jobs: Int = 1000, answerTokens: Int = 64,
+    static func claimComplete(jobs: Int = 1000, answerTokens: Int = 64,
                                      directory: String) throws -> Result {
         let path = (directory as NSString)
             .appendingPathComponent("queue-bench-\(UUID().uuidString).sqlite")
@@ -56,8 +57,7 @@ public enum QueueBenchmark {
         }
         let end = DispatchTime.now().uptimeNanoseconds
         guard completed == jobs else {
-            throw QueueError.invalidField(field: "benchmark",
-                                          reason: "completed \(completed) of \(jobs) jobs")
+            throw BenchmarkError.usage("queue benchmark: completed \(completed) of \(jobs) jobs")
         }
         return Result(jobs: jobs, submitSeconds: Double(claimStart - submitStart) / 1e9,
                       claimCompleteSeconds: Double(end - claimStart) / 1e9)
