@@ -11,12 +11,13 @@ BIN          := .build/$(CONFIG)
 MODEL        ?= models/focus-qa-small
 DB           ?= .focus/demo.sqlite
 STORE        ?= .focus/store
-PACKAGES     := libsqlite3-dev liblz4-dev libopenblas-dev pkg-config sqlite3
+PACKAGES     := libsqlite3-dev liblz4-dev libopenblas-dev pkg-config sqlite3 postgresql postgresql-client
 export OPENBLAS_NUM_THREADS ?= 2
 
 .PHONY: deps build test run bench eval reliability clean
 
-## Install the C libraries that are missing (idempotent; quiet when all are present).
+## Install the C libraries and PostgreSQL that are missing (idempotent; quiet when all are present).
+## The tests start their own PostgreSQL server from /usr/lib/postgresql/<version>/bin.
 deps:
 	@missing=""; for p in $(PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \

@@ -40,6 +40,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: C libraries (pkg-config names sqlite3, liblz4, openblas)
@@ -69,6 +70,14 @@ let package = Package(
         .target(
             name: "FocusQueue",
             dependencies: ["FocusSQLite", .product(name: "Logging", package: "swift-log")]),
+        // MARK: The job queue on PostgreSQL, for workers on several hosts
+        .target(
+            name: "FocusQueuePostgres",
+            dependencies: [
+                "FocusQueue", "FocusSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // MARK: The engine: model + tokenizer + store + decoders answering one question
         .target(
             name: "FocusEngine",
@@ -100,7 +109,8 @@ let package = Package(
         .testTarget(name: "FocusHashingTests", dependencies: ["FocusHashing"]),
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
-        .testTarget(name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusSQLite", "CSQLite"]),
+        .testTarget(
+            name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusQueuePostgres", "FocusSQLite", "CSQLite"]),
         .testTarget(
             name: "FocusEngineTests",
             dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine"]),

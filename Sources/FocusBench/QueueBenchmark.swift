@@ -27,7 +27,13 @@ enum QueueBenchmark {
         defer {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
-        let queue = try JobQueue(path: path)
+        return try claimComplete(on: JobQueue(path: path), jobs: jobs, answerTokens: answerTokens)
+    }
+
+    /// Submits `jobs` jobs to `queue` (an empty one), then claims and completes each in turn
+    /// from one worker: the same measurement on any backend.
+    public static func claimComplete(on queue: any QueueBackend, jobs: Int = 1000,
+                                     answerTokens: Int = 64) throws -> Result {
         let document = try queue.registerDocument(NewDocument(
             sha256: String(repeating: "c", count: 64), path: "bench.txt", byteSize: 1 << 20,
             tokenCount: 250_000))

@@ -69,7 +69,7 @@ extension JobQueue {
             try database.execute("""
                 INSERT INTO results (job_id, answer, answer_token_ids, created_at)
                 VALUES (?, ?, ?, ?)
-                """, [jobID, outcome.answer, Self.jsonArray(outcome.answerTokenIDs), now])
+                """, [jobID, outcome.answer, QueueRowMapping.jsonArray(outcome.answerTokenIDs), now])
             let metrics = outcome.metrics
             let queueWait = metrics.queueWaitSeconds
                 ?? (job.double("started_at") ?? now) - (job.double("created_at") ?? now)
@@ -104,15 +104,8 @@ extension JobQueue {
                 WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempt = ?
                 """, [jobID, owner, attempt]) else { return .fenced }
             let maxAttempts = row.int("max_attempts") ?? 1
-            let disposition: FailureDisposition
-            if kind == .permanent {
-                disposition = .failed
-            } else if attempt >= maxAttempts {
-                disposition = .dead
-            } else {
-                let delay = retryPolicy.delay(afterAttempt: attempt, unit: random())
-                disposition = .retryScheduled(nextAttemptAt: now + delay)
-            }
+            let disposition = retryPolicy.disposition(kind: kind, attempt: attempt, maxAttempts: maxAttempts,
+                                                      now: now, unit: random())
             switch disposition {
             case .retryScheduled(let next):
                 try database.execute("""
@@ -155,19 +148,12 @@ extension JobQueue {
     @discardableResult
     public func cancel(jobID: Int64) throws -> Bool {
         try database.write {
-            let state = try currentState(jobID)
-            switch state {
-            case .queued, .running:
-                try database.execute("""
-                    UPDATE jobs SET state = 'cancelled', lease_expires_at = NULL, finished_at = ?
-                    WHERE id = ?
-                    """, [clock(), jobID])
-                return true
-            case .cancelled:
-                return false
-            case .done, .failed, .dead:
-                throw QueueError.invalidState(id: jobID, state: state, action: "cancel")
-            }
+            guard try currentState(jobID).checkCancellable(jobID: jobID) else { return false }
+            try database.execute("""
+                UPDATE jobs SET state = 'cancelled', lease_expires_at = NULL, finished_at = ?
+                WHERE id = ?
+                """, [clock(), jobID])
+            return true
         }
     }
 
@@ -177,10 +163,7 @@ extension JobQueue {
     ///   queued, running or done.
     public func retry(jobID: Int64) throws {
         try database.write {
-            let state = try currentState(jobID)
-            guard [.failed, .dead, .cancelled].contains(state) else {
-                throw QueueError.invalidState(id: jobID, state: state, action: "retry")
-            }
+            try currentState(jobID).checkRetryable(jobID: jobID)
             try database.execute("""
                 UPDATE jobs SET state = 'queued', attempt = 0, lease_owner = NULL,
                                 lease_expires_at = NULL, next_attempt_at = ?,
@@ -198,7 +181,4 @@ extension JobQueue {
         return JobState(rawValue: text) ?? .failed
     }
 
-    static func jsonArray(_ values: [Int]) -> String {
-        "[" + values.map(String.init).joined(separator: ",") + "]"
-    }
 }

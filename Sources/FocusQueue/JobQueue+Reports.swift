@@ -6,28 +6,22 @@ import Foundation
 extension JobQueue {
     /// Number of jobs in each state; every state is present, zero included.
     public func statusCounts() throws -> [JobState: Int] {
-        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
-        for row in try database.fetchAll("SELECT state, jobs FROM queue_depth") {
-            if let state = row.string("state").flatMap(JobState.init(rawValue:)) {
-                counts[state] = try row.requiredInt("jobs")
-            }
-        }
-        return counts
+        try QueueRowMapping.statusCounts(database.fetchAll("SELECT state, jobs FROM queue_depth"))
     }
 
     /// The job, its answer and its metrics.
     /// - Throws: `QueueError.jobNotFound`.
     public func show(jobID: Int64) throws -> JobDetails {
         try database.read {
-            guard let row = try database.fetchOne(Self.jobSelect + " WHERE j.id = ?", [jobID]) else {
+            guard let row = try database.fetchOne(QueueRowMapping.jobSelect + " WHERE j.id = ?", [jobID]) else {
                 throw QueueError.jobNotFound(id: jobID)
             }
             let result = try database.fetchOne(
                 "SELECT job_id, answer, answer_token_ids, created_at FROM results WHERE job_id = ?",
-                [jobID]).map { try Self.result(from: $0) }
+                [jobID]).map { try QueueRowMapping.result(from: $0) }
             let metrics = try database.fetchOne(
-                "SELECT * FROM job_metrics WHERE job_id = ?", [jobID]).map { try Self.metrics(from: $0) }
-            return JobDetails(job: try Self.record(from: row), result: result, metrics: metrics)
+                "SELECT * FROM job_metrics WHERE job_id = ?", [jobID]).map { try QueueRowMapping.metrics(from: $0) }
+            return JobDetails(job: try QueueRowMapping.record(from: row), result: result, metrics: metrics)
         }
     }
 
@@ -41,12 +35,12 @@ extension JobQueue {
                 WHERE r.created_at >= ? ORDER BY r.created_at, r.job_id LIMIT ?
                 """, [since, limit]).map { row in
                 let jobID = try row.requiredInt64("job_id")
-                guard let jobRow = try database.fetchOne(Self.jobSelect + " WHERE j.id = ?",
+                guard let jobRow = try database.fetchOne(QueueRowMapping.jobSelect + " WHERE j.id = ?",
                                                          [jobID]) else {
                     throw QueueError.jobNotFound(id: jobID)
                 }
-                return JobDetails(job: try Self.record(from: jobRow), result: try Self.result(from: row),
-                                  metrics: row.string("model") == nil ? nil : try Self.metrics(from: row))
+                return JobDetails(job: try QueueRowMapping.record(from: jobRow), result: try QueueRowMapping.result(from: row),
+                                  metrics: row.string("model") == nil ? nil : try QueueRowMapping.metrics(from: row))
             }
         }
     }
@@ -64,15 +58,7 @@ extension JobQueue {
             FROM jobs j JOIN job_metrics m ON m.job_id = j.id
             WHERE j.state = 'done' AND j.finished_at >= ?
             GROUP BY j.mode ORDER BY j.mode
-            """, [since]).map { row in
-            ModeSummary(mode: try row.requiredString("mode"), jobs: try row.requiredInt("jobs"),
-                        answerTokens: try row.requiredInt("answer_tokens"),
-                        meanPrefillSeconds: row.double("prefill_s"),
-                        meanDecodeSeconds: row.double("decode_s"),
-                        meanTokensPerSecond: row.double("tokens_per_s"),
-                        meanAttentionDensity: row.double("attention_density"),
-                        storeHits: try row.requiredInt("store_hits"))
-        }
+            """, [since]).map { try QueueRowMapping.modeSummary(from: $0) }
     }
 
     // MARK: - Waiting
@@ -101,50 +87,5 @@ extension JobQueue {
             if remaining <= 0 || stopFlag?.isRequested == true { return false }
             Thread.sleep(forTimeInterval: min(pollInterval, remaining))
         }
-    }
-
-    // MARK: - Row mapping
-
-    static let jobSelect = """
-        SELECT j.*, d.path AS document_path FROM jobs j JOIN documents d ON d.id = j.document_id
-        """
-
-    static func record(from row: Row) throws -> JobRecord {
-        guard let state = JobState(rawValue: try row.requiredString("state")) else {
-            throw RowDecodingError.missingValue(column: "state", type: "job state")
-        }
-        return JobRecord(
-            id: try row.requiredInt64("id"), documentID: try row.requiredInt64("document_id"),
-            documentPath: try row.requiredString("document_path"), question: try row.requiredString("question"),
-            modelDir: try row.requiredString("model_dir"), mode: try row.requiredString("mode"),
-            modeParams: try row.requiredString("mode_params"), priority: try row.requiredInt("priority"),
-            state: state, attempt: try row.requiredInt("attempt"), maxAttempts: try row.requiredInt("max_attempts"),
-            idempotencyKey: row.string("idempotency_key"), leaseOwner: row.string("lease_owner"),
-            leaseExpiresAt: row.double("lease_expires_at"),
-            nextAttemptAt: try row.requiredDouble("next_attempt_at"), lastError: row.string("last_error"),
-            createdAt: try row.requiredDouble("created_at"), startedAt: row.double("started_at"),
-            finishedAt: row.double("finished_at"))
-    }
-
-    static func result(from row: Row) throws -> JobResult {
-        JobResult(jobID: try row.requiredInt64("job_id"), answer: try row.requiredString("answer"),
-                  answerTokenIDs: parseIntArray(try row.requiredString("answer_token_ids")),
-                  createdAt: try row.requiredDouble("created_at"))
-    }
-
-    static func metrics(from row: Row) throws -> JobMetrics {
-        JobMetrics(
-            queueWaitSeconds: row.double("queue_wait_s"), prefillSeconds: row.double("prefill_s"),
-            storeHit: row.bool("store_hit"), kvLoadSeconds: row.double("kv_load_s"),
-            kvLoadBytes: row.int("kv_load_bytes"), decodeSeconds: row.double("decode_s"),
-            answerTokens: row.int("answer_tokens"), tokensPerSecond: row.double("tokens_per_s"),
-            nfe: row.int("nfe"), steps: row.int("steps"), blocksSelected: row.int("blocks_selected"),
-            blocksTotal: row.int("blocks_total"), attentionDensity: row.double("attention_density"),
-            peakRSSBytes: row.int("peak_rss_bytes"), model: try row.requiredString("model"),
-            mode: try row.requiredString("mode"), modeParams: try row.requiredString("mode_params"))
-    }
-
-    static func parseIntArray(_ json: String) -> [Int] {
-        json.split(whereSeparator: { "[], \n".contains($0) }).compactMap { Int($0) }
     }
 }

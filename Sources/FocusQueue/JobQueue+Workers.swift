@@ -23,6 +23,13 @@ public struct DeadWorkerRecovery: Sendable, Equatable {
 
     /// Jobs taken back, requeued or dead.
     public var jobsTaken: Int { jobsRequeued + jobsDead }
+
+    /// What a recovery did.
+    public init(workersRemoved: [String] = [], jobsRequeued: Int = 0, jobsDead: Int = 0) {
+        self.workersRemoved = workersRemoved
+        self.jobsRequeued = jobsRequeued
+        self.jobsDead = jobsDead
+    }
 }
 
 /// A running job whose lease owner is no registered worker: nobody will finish it, and it stays
@@ -61,21 +68,14 @@ extension JobQueue {
     /// middle of one) goes back to the queue as a failed attempt, as if the worker had died.
     public func unregisterWorker(id: String) throws {
         try database.write {
-            try requeueJobs(ofOwner: id, reason: "worker \(id) stopped during attempt ", now: clock())
+            try requeueJobs(ofOwner: id, reason: DeadWorkerRecovery.stopReason(workerID: id), now: clock())
             try database.execute("DELETE FROM workers WHERE id = ?", [id])
         }
     }
 
     /// Every registered worker.
     public func workers() throws -> [WorkerRecord] {
-        try database.fetchAll("SELECT * FROM workers ORDER BY started_at, id").map { row in
-            WorkerRecord(
-                id: try row.requiredString("id"),
-                identity: ProcessIdentity(
-                    host: try row.requiredString("host"), pid: Int32(truncatingIfNeeded: try row.requiredInt64("pid")),
-                    bootID: row.string("boot_id"), startTicks: row.int64("start_ticks")),
-                startedAt: try row.requiredDouble("started_at"), heartbeat: try row.requiredDouble("heartbeat"))
-        }
+        try database.fetchAll("SELECT * FROM workers ORDER BY started_at, id").map { try QueueRowMapping.worker(from: $0) }
     }
 
     // MARK: - Crash recovery
@@ -96,20 +96,14 @@ extension JobQueue {
         let dead = try workers().filter { liveness($0.identity) == .dead }
         guard !dead.isEmpty else { return DeadWorkerRecovery() }
         return try database.write {
-            var recovery = DeadWorkerRecovery()
             let now = clock()
             let registered = Set(try workers().map(\.id))
-            for worker in dead where registered.contains(worker.id) {
-                let (requeued, dead) = try requeueJobs(
-                    ofOwner: worker.id,
-                    reason: "worker \(worker.id) (pid \(worker.identity.pid) on \(worker.identity.host)) died during attempt ",
-                    now: now)
-                recovery.jobsRequeued += requeued
-                recovery.jobsDead += dead
+            return try DeadWorkerRecovery.collect(dead) { worker in
+                guard registered.contains(worker.id) else { return nil }
+                let taken = try requeueJobs(ofOwner: worker.id, reason: DeadWorkerRecovery.reason(for: worker), now: now)
                 try database.execute("DELETE FROM workers WHERE id = ?", [worker.id])
-                recovery.workersRemoved.append(worker.id)
+                return taken
             }
-            return recovery
         }
     }
 
@@ -119,11 +113,7 @@ extension JobQueue {
             SELECT id, lease_owner, lease_expires_at FROM jobs
             WHERE state = 'running' AND lease_owner NOT IN (SELECT id FROM workers)
             ORDER BY lease_expires_at, id
-            """).map { row in
-            StrandedJob(
-                jobID: try row.requiredInt64("id"), leaseOwner: try row.requiredString("lease_owner"),
-                leaseExpiresAt: try row.requiredDouble("lease_expires_at"))
-        }
+            """).map { try QueueRowMapping.strandedJob(from: $0) }
     }
 
     /// Puts the running jobs of `owner` back in the queue (or `dead` on their last attempt), with

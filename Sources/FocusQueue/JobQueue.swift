@@ -53,14 +53,7 @@ public final class JobQueue {
     /// `text` if it had none. The text is stored once per SHA-256.
     @discardableResult
     public func registerDocument(_ document: NewDocument) throws -> Int64 {
-        let sha = document.sha256.lowercased()
-        guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit }) else {
-            throw QueueError.invalidField(field: "sha256",
-                                          reason: "expected 64 hex digits, got \"\(document.sha256)\"")
-        }
-        guard document.byteSize >= 0 else {
-            throw QueueError.invalidField(field: "byte_size", reason: "negative (\(document.byteSize))")
-        }
+        let sha = try document.checkedSHA256()
         return try database.write {
             if let row = try database.fetchOne(
                 "SELECT id FROM documents WHERE sha256 = ?", [sha]), let id = row.int64("id") {
@@ -127,7 +120,7 @@ public final class JobQueue {
     }
 
     private func insert(_ job: NewJob, now: Double) throws -> Submission {
-        try validate(job)
+        try job.validate { try database.fetchOne("SELECT json_valid(?) AS ok", [$0])?.bool("ok") == true }
         if let key = job.idempotencyKey,
            let existing = try database.fetchOne(
                "SELECT id FROM jobs WHERE idempotency_key = ?", [key])?.int64("id") {
@@ -144,23 +137,6 @@ public final class JobQueue {
             """, [job.documentID, job.question, job.modelDir, job.mode, job.modeParams,
                   job.priority, job.maxAttempts, job.idempotencyKey, now, now])
         return Submission(jobID: database.lastInsertRowID, isNew: true)
-    }
-
-    private func validate(_ job: NewJob) throws {
-        if job.question.trimmingWhitespace().isEmpty {
-            throw QueueError.invalidField(field: "question", reason: "empty")
-        }
-        if job.mode.isEmpty { throw QueueError.invalidField(field: "mode", reason: "empty") }
-        if job.modelDir.isEmpty { throw QueueError.invalidField(field: "model_dir", reason: "empty") }
-        if job.maxAttempts < 1 {
-            throw QueueError.invalidField(field: "max_attempts",
-                                          reason: "must be at least 1, got \(job.maxAttempts)")
-        }
-        let valid = try database.fetchOne("SELECT json_valid(?) AS ok", [job.modeParams])?.bool("ok")
-        if valid != true {
-            throw QueueError.invalidField(field: "mode_params",
-                                          reason: "not valid JSON: \(job.modeParams)")
-        }
     }
 
     // MARK: - Claims
@@ -219,7 +195,7 @@ public final class JobQueue {
             where: "SELECT id FROM jobs WHERE state = 'queued' AND document_id = ?4 " + sameSettings
                 + "AND next_attempt_at <= ?3 ORDER BY priority DESC, next_attempt_at, id LIMIT ?5",
             comparison: "IN"), values)
-        return try claimedJobs(rows).sorted { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
+        return QueueRowMapping.inClaimOrder(try claimedJobs(rows))
     }
 
     /// The claim statement: ?1 owner, ?2 lease expiry, ?3 now.
@@ -228,8 +204,7 @@ public final class JobQueue {
         UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2,
                         attempt = attempt + 1, started_at = ?3
         WHERE id \(comparison) (\(subquery))
-        RETURNING id, document_id, question, model_dir, mode, mode_params, priority,
-                  attempt, max_attempts, lease_owner, lease_expires_at, created_at, started_at
+        RETURNING \(QueueRowMapping.claimedColumns)
         """
     }
 
@@ -238,25 +213,12 @@ public final class JobQueue {
         return try rows.map { row in
             let documentID = try row.requiredInt64("document_id")
             if documents[documentID] == nil {
-                guard let document = try database.fetchOne("""
-                    SELECT d.path, d.sha256, t.text FROM documents d
-                    LEFT JOIN document_texts t ON t.document_id = d.id WHERE d.id = ?
-                    """, [documentID])
-                else { throw QueueError.documentNotFound(id: documentID) }
-                documents[documentID] = (try document.requiredString("path"),
-                                         try document.requiredString("sha256"), document.string("text"))
+                documents[documentID] = try QueueRowMapping.document(
+                    database.fetchOne(QueueRowMapping.documentSelect(parameter: "?"), [documentID]), id: documentID)
             }
             let document = documents[documentID]!
-            return ClaimedJob(
-                id: try row.requiredInt64("id"), documentID: documentID,
-                documentPath: document.path, documentSHA256: document.sha, documentText: document.text,
-                question: try row.requiredString("question"), modelDir: try row.requiredString("model_dir"),
-                mode: try row.requiredString("mode"), modeParams: try row.requiredString("mode_params"),
-                priority: try row.requiredInt("priority"), attempt: try row.requiredInt("attempt"),
-                maxAttempts: try row.requiredInt("max_attempts"),
-                leaseOwner: try row.requiredString("lease_owner"),
-                leaseExpiresAt: try row.requiredDouble("lease_expires_at"),
-                createdAt: try row.requiredDouble("created_at"), startedAt: try row.requiredDouble("started_at"))
+            return try QueueRowMapping.claimedJob(from: row, documentPath: document.path,
+                                                  documentSHA256: document.sha, documentText: document.text)
         }
     }
 

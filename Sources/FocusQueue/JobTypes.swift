@@ -80,6 +80,12 @@ public struct Submission: Sendable, Equatable {
     public let jobID: Int64
     /// False when the idempotency key matched an existing job, whose id is returned.
     public let isNew: Bool
+
+    /// The answer to a submission.
+    public init(jobID: Int64, isNew: Bool) {
+        self.jobID = jobID
+        self.isNew = isNew
+    }
 }
 
 // MARK: - Claimed jobs
@@ -262,6 +268,14 @@ public struct JobResult: Sendable, Equatable {
     public let answerTokenIDs: [Int]
     /// Unix seconds.
     public let createdAt: Double
+
+    /// A stored answer.
+    public init(jobID: Int64, answer: String, answerTokenIDs: [Int], createdAt: Double) {
+        self.jobID = jobID
+        self.answer = answer
+        self.answerTokenIDs = answerTokenIDs
+        self.createdAt = createdAt
+    }
 }
 
 /// Everything known about one job.
@@ -272,6 +286,13 @@ public struct JobDetails: Sendable, Equatable {
     public let result: JobResult?
     /// The measurements, once done.
     public let metrics: JobMetrics?
+
+    /// A job with its answer and metrics.
+    public init(job: JobRecord, result: JobResult?, metrics: JobMetrics?) {
+        self.job = job
+        self.result = result
+        self.metrics = metrics
+    }
 }
 
 /// Aggregates over the done jobs of one decoding mode.

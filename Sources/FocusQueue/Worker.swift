@@ -183,15 +183,15 @@ public struct WorkerReport: Sendable, Equatable {
 ///
 /// Crash recovery: the worker records its process in `workers` (`ProcessIdentity`); when it
 /// starts, and whenever it finds nothing to claim, it takes back at once the jobs of workers of
-/// its host whose process is gone (`JobQueue.recoverFromDeadWorkers`). A draining worker reports
+/// its host whose process is gone (`QueueBackend.recoverFromDeadWorkers`). A draining worker reports
 /// the jobs it leaves stranded under leases of unknown owners (`WorkerReport.stranded`).
 ///
 /// The lease is extended through the processor's heartbeat calls rather than from a
 /// background timer: a connection belongs to one thread, and a heartbeat also proves
 /// that the processor itself still makes progress (a hung job loses its lease).
 public final class Worker {
-    /// The queue the worker claims from.
-    public let queue: JobQueue
+    /// The queue the worker claims from: SQLite or PostgreSQL.
+    public let queue: any QueueBackend
     /// What answers each job.
     public let processor: JobProcessor
     /// Lease owner name of this worker.
@@ -203,7 +203,7 @@ public final class Worker {
     private let logger: Logger
 
     /// A worker; call `run()` to start it.
-    public init(queue: JobQueue, processor: JobProcessor, workerID: String = Worker.makeID(),
+    public init(queue: any QueueBackend, processor: JobProcessor, workerID: String = Worker.makeID(),
                 options: WorkerOptions = WorkerOptions(), stopFlag: StopFlag = StopFlag(),
                 logger: Logger = Logger(label: "focus.queue.worker")) {
         self.queue = queue

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import FocusQueue
 
-/// Jobs of crashed workers are taken back at once, without waiting for their leases.
+/// Jobs of crashed workers are taken back at once, without waiting for their leases, on every backend.
 @Suite struct DeadWorkerRecoveryTests {
     /// An identity on this host naming a process that cannot be this one: this pid with a start
     /// time one tick off, as after the pid was reused by another process.
@@ -13,7 +13,7 @@ import Testing
     }
 
     /// Registers `owner` as a worker with `identity` and lets it claim one job of `fixture`.
-    static func claimAs(_ owner: String, identity: ProcessIdentity, in fixture: QueueFixture) throws -> ClaimedJob {
+    static func claimAs(_ owner: String, identity: ProcessIdentity, in fixture: BackendFixture) throws -> ClaimedJob {
         try fixture.queue.registerWorker(id: owner, identity: identity)
         return try #require(try fixture.queue.claim(workerID: owner, leaseSeconds: 600))
     }
@@ -32,10 +32,11 @@ import Testing
         #expect(elsewhere.liveness() == .elsewhere)
     }
 
-    @Test("a dead worker's job is queued again at once, its attempt counted, its row removed")
-    func deadWorkersJobIsRequeued() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a dead worker's job is queued again at once, its attempt counted, its row removed",
+          arguments: Backend.allCases)
+    func deadWorkersJobIsRequeued(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument())
         let job = try Self.claimAs("crashed", identity: Self.reusedPid(), in: fixture)
 
@@ -50,10 +51,11 @@ import Testing
         #expect(again.id == job.id && again.attempt == 2, "claimable with no time passed")
     }
 
-    @Test("a dead worker's job on its last attempt becomes dead")
-    func lastAttemptBecomesDead() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a dead worker's job on its last attempt becomes dead",
+          arguments: Backend.allCases)
+    func lastAttemptBecomesDead(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument(), maxAttempts: 1)
         let job = try Self.claimAs("crashed", identity: Self.reusedPid(), in: fixture)
         let recovery = try fixture.queue.recoverFromDeadWorkers()
@@ -61,10 +63,11 @@ import Testing
         #expect(try state(fixture.queue, job.id) == .dead)
     }
 
-    @Test("live workers and workers of other hosts keep their jobs and rows")
-    func liveAndRemoteWorkersAreLeftAlone() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("live workers and workers of other hosts keep their jobs and rows",
+          arguments: Backend.allCases)
+    func liveAndRemoteWorkersAreLeftAlone(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(2, documentID: try fixture.addDocument())
         var remote = Self.reusedPid()
         remote.host += "-elsewhere"
@@ -77,20 +80,22 @@ import Testing
         #expect(try fixture.queue.strandedJobs().isEmpty)
     }
 
-    @Test("a running job whose owner has no worker row is reported stranded")
-    func strandedJobsAreListed() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a running job whose owner has no worker row is reported stranded",
+          arguments: Backend.allCases)
+    func strandedJobsAreListed(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument())
         let job = try #require(try fixture.queue.claim(workerID: "unregistered", leaseSeconds: 600))
         let stranded = try fixture.queue.strandedJobs()
         #expect(stranded == [StrandedJob(jobID: job.id, leaseOwner: "unregistered", leaseExpiresAt: job.leaseExpiresAt)])
     }
 
-    @Test("a draining worker takes back a dead worker's job and answers it without waiting")
-    func drainFinishesDeadWorkersJob() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a draining worker takes back a dead worker's job and answers it without waiting",
+          arguments: Backend.allCases)
+    func drainFinishesDeadWorkersJob(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(3, documentID: try fixture.addDocument())
         let job = try Self.claimAs("crashed", identity: Self.reusedPid(), in: fixture)
         let worker = Worker(queue: fixture.queue, processor: ScriptedProcessor(), workerID: "w",
@@ -101,10 +106,11 @@ import Testing
         #expect(try fixture.queue.workers().isEmpty, "no row left for the dead worker or the drain")
     }
 
-    @Test("a worker that stops on an error gives its job back when it unregisters")
-    func unregisterReleasesHeldJob() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a worker that stops on an error gives its job back when it unregisters",
+          arguments: Backend.allCases)
+    func unregisterReleasesHeldJob(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument())
         let job = try Self.claimAs("w", identity: .current(), in: fixture)
         try fixture.queue.unregisterWorker(id: "w")

@@ -8,26 +8,28 @@ import FocusSQLite
 @Suite struct DocumentTextTests {
     static let sha = String(repeating: "ab", count: 32)
 
-    @Test("a document's text is stored once per SHA-256 and handed to the worker with the claim")
-    func textComesWithTheClaim() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a document's text is stored once per SHA-256 and handed to the worker with the claim",
+          arguments: Backend.allCases)
+    func textComesWithTheClaim(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let first = try fixture.queue.registerDocument(
             NewDocument(sha256: Self.sha, path: "/home/a/report.txt", byteSize: 11, text: "The report."))
         let second = try fixture.queue.registerDocument(
             NewDocument(sha256: Self.sha, path: "/home/b/copy.txt", byteSize: 11, text: "The report."))
         #expect(first == second)
-        #expect(try fixture.queue.database.fetchOne("SELECT count(*) AS n FROM document_texts")?.int("n") == 1)
+        #expect(try fixture.queue.documentText(documentID: first) == "The report.")
         try fixture.addJobs(1, documentID: first)
         let job = try #require(try fixture.queue.claim(workerID: "w", leaseSeconds: 60))
         #expect(job.documentText == "The report.")
         #expect(job.documentPath == "/home/b/copy.txt", "the path stays, for people reading results")
     }
 
-    @Test("a document registered without its text gains it when the same text is submitted again")
-    func legacyDocumentGainsItsText() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test("a document registered without its text gains it when the same text is submitted again",
+          arguments: Backend.allCases)
+    func legacyDocumentGainsItsText(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let id = try fixture.queue.registerDocument(NewDocument(sha256: Self.sha, path: "old.txt", byteSize: 11))
         #expect(try fixture.queue.documentText(documentID: id) == nil)
         _ = try fixture.queue.registerDocument(

@@ -2,10 +2,11 @@ import Foundation
 import Testing
 @testable import FocusQueue
 
+/// The lifecycle of a job, run against every queue backend (SQLite and PostgreSQL).
 @Suite struct JobLifecycleTests {
-    @Test func submitClaimCompleteRoundTrip() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func submitClaimCompleteRoundTrip(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let queue = fixture.queue
         let document = try fixture.addDocument()
         let submission = try queue.submit(NewJob(
@@ -42,9 +43,9 @@ import Testing
         #expect(try queue.statusCounts()[.done] == 1)
     }
 
-    @Test func claimOrderFollowsPriorityThenAge() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func claimOrderFollowsPriorityThenAge(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let document = try fixture.addDocument()
         let low = try fixture.queue.submit(NewJob(documentID: document, question: "low",
                                                   modelDir: "m", mode: "focus")).jobID
@@ -57,9 +58,9 @@ import Testing
         #expect(order == [high, low])
     }
 
-    @Test func idempotencyKeyReturnsTheExistingJob() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func idempotencyKeyReturnsTheExistingJob(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let document = try fixture.addDocument()
         let job = NewJob(documentID: document, question: "q?", modelDir: "m", mode: "focus",
                          idempotencyKey: "cron-2027-01-15-q1")
@@ -74,9 +75,9 @@ import Testing
             sha256: String(repeating: "0", count: 63) + "1", path: "other", byteSize: 1)) == document)
     }
 
-    @Test func fencedCompletionRejectsStaleOwnerOrAttempt() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func fencedCompletionRejectsStaleOwnerOrAttempt(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument())
         let job = try #require(try fixture.queue.claim(workerID: "w1", leaseSeconds: 60))
         #expect(try !fixture.queue.complete(jobID: job.id, owner: "w2", attempt: 1, outcome: outcome("x")))
@@ -88,9 +89,9 @@ import Testing
         #expect(try fixture.queue.complete(jobID: job.id, owner: "w1", attempt: 1, outcome: outcome("x")))
     }
 
-    @Test func expiredLeaseIsReclaimedAndTheLateCompletionRejected() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func expiredLeaseIsReclaimedAndTheLateCompletionRejected(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument())
         let other = try fixture.openQueue()
         let first = try #require(try fixture.queue.claim(workerID: "w1", leaseSeconds: 30))
@@ -106,9 +107,9 @@ import Testing
         #expect(try fixture.queue.show(jobID: first.id).result?.answer == "on time")
     }
 
-    @Test func transientFailuresBackOffThenDie() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func transientFailuresBackOffThenDie(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let id = try #require(try fixture.addJobs(1, documentID: try fixture.addDocument(),
                                                   maxAttempts: 3).first)
         var delays: [Double] = []
@@ -142,9 +143,9 @@ import Testing
         #expect(policy.delay(afterAttempt: 2, unit: 0.999) > 29.9)
     }
 
-    @Test func permanentFailureGoesStraightToFailed() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func permanentFailureGoesStraightToFailed(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument(), maxAttempts: 5)
         let job = try #require(try fixture.queue.claim(workerID: "w", leaseSeconds: 60))
         #expect(try fixture.queue.fail(jobID: job.id, owner: "w", attempt: 1,
@@ -153,9 +154,9 @@ import Testing
         #expect(record.state == .failed && record.lastError == "document is empty")
     }
 
-    @Test func expiredLeaseOnLastAttemptIsDead() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func expiredLeaseOnLastAttemptIsDead(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         try fixture.addJobs(1, documentID: try fixture.addDocument(), maxAttempts: 1)
         let job = try #require(try fixture.queue.claim(workerID: "w", leaseSeconds: 10))
         fixture.clock.advance(by: 11)
@@ -165,9 +166,9 @@ import Testing
         #expect(record.lastError?.contains("lease of w expired") == true)
     }
 
-    @Test func cancelAndRetry() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func cancelAndRetry(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let ids = try fixture.addJobs(2, documentID: try fixture.addDocument())
         let running = try #require(try fixture.queue.claim(workerID: "w", leaseSeconds: 60))
         #expect(running.id == ids[0])
@@ -192,9 +193,9 @@ import Testing
         #expect(throws: QueueError.jobNotFound(id: 999)) { try fixture.queue.cancel(jobID: 999) }
     }
 
-    @Test func batchSubmitIsAllOrNothing() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func batchSubmitIsAllOrNothing(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let document = try fixture.addDocument()
         let good = NewJob(documentID: document, question: "q?", modelDir: "m", mode: "focus")
         var missingDocument = good
@@ -212,13 +213,13 @@ import Testing
         #expect(throws: QueueError.invalidField(field: "question", reason: "empty")) {
             try fixture.queue.submit(batch: [good, emptyQuestion])
         }
-        #expect(try fixture.queue.database.fetchOne("SELECT count(*) AS n FROM jobs")?.int("n") == 0)
+        #expect(try fixture.queue.statusCounts().values.reduce(0, +) == 0)
         #expect(try fixture.queue.submit(batch: [good, good]).count == 2)
     }
 
-    @Test func claimsGroupJobsByDocument() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases) func claimsGroupJobsByDocument(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let first = try fixture.addDocument(1)
         let second = try fixture.addDocument(2)
         let a = try fixture.addJobs(2, documentID: first, prefix: "a")

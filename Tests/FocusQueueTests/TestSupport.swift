@@ -63,19 +63,12 @@ struct QueueFixture {
     }
 
     @discardableResult
-    func addDocument(_ index: Int = 1) throws -> Int64 {
-        try queue.registerDocument(NewDocument(
-            sha256: String(repeating: "0", count: 56) + String(format: "%08x", index),
-            path: "docs/doc\(index).txt", byteSize: 1000 * index))
-    }
+    func addDocument(_ index: Int = 1) throws -> Int64 { try queue.addTestDocument(index) }
 
     @discardableResult
     func addJobs(_ count: Int, documentID: Int64, prefix: String = "question",
                  maxAttempts: Int = 3) throws -> [Int64] {
-        try queue.submit(batch: (0..<count).map {
-            NewJob(documentID: documentID, question: "\(prefix) \($0)?", modelDir: "models/small",
-                   mode: "focus", modeParams: #"{"tau":0.9}"#, maxAttempts: maxAttempts)
-        }).map(\.jobID)
+        try queue.addTestJobs(count, documentID: documentID, prefix: prefix, maxAttempts: maxAttempts)
     }
 }
 
@@ -88,6 +81,6 @@ func outcome(_ answer: String, tokens: [Int] = [5, 6, 7]) -> JobOutcome {
 }
 
 /// The raw state of a job.
-func state(_ queue: JobQueue, _ jobID: Int64) throws -> JobState {
-    try queue.show(jobID: jobID).job.state
+func state(_ queue: any QueueBackend, _ jobID: Int64) throws -> JobState {
+    try queue.state(of: jobID)
 }

@@ -23,9 +23,10 @@ final class ScriptedProcessor: JobProcessor {
 }
 
 @Suite struct WorkerTests {
-    @Test func drainProcessesEveryJobGroupedByDocument() throws {
-        let fixture = try QueueFixture()
-        defer { fixture.directory.remove() }
+    @Test(arguments: Backend.allCases)
+    func drainProcessesEveryJobGroupedByDocument(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
         let first = try fixture.addDocument(1)
         let second = try fixture.addDocument(2)
         for round in 0..<3 {
@@ -44,7 +45,7 @@ final class ScriptedProcessor: JobProcessor {
         let counts = try fixture.queue.statusCounts()
         #expect(counts[.done] == 6 && counts[.failed] == 1 && counts[.dead] == 1)
         #expect(try fixture.queue.results().allSatisfy { $0.result?.answer.hasPrefix("answer to ") == true })
-        #expect(try fixture.queue.database.fetchAll("SELECT id FROM workers").isEmpty)
+        #expect(try fixture.queue.workers().isEmpty)
     }
 
     @Test func maxJobsStopsEarly() throws {
