@@ -91,7 +91,7 @@ let package = Package(
             name: "focus",
             dependencies: [
                 "FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine",
-                "FocusSQLite", "FocusQueue", "FocusWorker",
+                "FocusSQLite", "FocusQueue", "FocusQueuePostgres", "FocusWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "FocusWorkerTests",
             dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue", "FocusWorker"]),
-        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusSQLite"]),
+        .testTarget(name: "FocusCLITests", dependencies: ["focus", "FocusQueue", "FocusQueuePostgres", "FocusSQLite"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import FocusQueue
+import FocusQueuePostgres
 import FocusSQLite
 
 /// Process exit codes of the command line (from sysexits.h), and the code of each error the
@@ -29,6 +30,7 @@ enum FocusExitCode: Int32, Sendable, CaseIterable {
             case .cannotLock: return .ioError
             }
         case let error as DatabaseError: return error.isBusy ? .locked : .ioError
+        case let error as PostgresQueueError: return error.isUsageError ? .usage : .ioError
         default: return .ioError
         }
     }

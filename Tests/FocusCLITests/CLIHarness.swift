@@ -128,8 +128,11 @@ final class Workspace {
     /// The document store.
     var store: String { root.appendingPathComponent("store").path }
 
+    /// Another queue than the SQLite file `db` (a `postgres://` URL), when set.
+    var queueLocation: String?
+
     /// `--db DB`, the options every queue command takes here.
-    var dbArguments: [String] { ["--db", db] }
+    var dbArguments: [String] { ["--db", queueLocation ?? db] }
 
     func path(_ name: String) -> String { root.appendingPathComponent(name).path }
 
@@ -158,7 +161,8 @@ final class Workspace {
     // MARK: Running
 
     private func makeProcess(
-        _ arguments: [String], shellSetup: String? = nil, stdoutURL: URL, stderrURL: URL
+        _ arguments: [String], shellSetup: String? = nil, environment extra: [String: String] = [:],
+        stdoutURL: URL, stderrURL: URL
     ) throws -> Process {
         let process = Process()
         if let shellSetup {
@@ -175,7 +179,7 @@ final class Workspace {
         environment["OPENBLAS_NUM_THREADS"] = "1"
         environment.removeValue(forKey: "FOCUS_DB")
         environment.removeValue(forKey: "FOCUS_MODEL")
-        process.environment = environment
+        process.environment = environment.merging(extra) { $1 }
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
@@ -194,10 +198,12 @@ final class Workspace {
     /// With `shellSetup`, a shell runs those commands first (`umask 000`, `ulimit -f 1`) and then
     /// becomes focus.
     @discardableResult
-    func run(_ arguments: [String], stdin: Data? = nil, shellSetup: String? = nil, timeout: Double = 30,
+    func run(_ arguments: [String], stdin: Data? = nil, shellSetup: String? = nil,
+             environment: [String: String] = [:], timeout: Double = 30,
              sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
         let (stdoutURL, stderrURL) = nextOutputURLs()
-        let process = try makeProcess(arguments, shellSetup: shellSetup, stdoutURL: stdoutURL, stderrURL: stderrURL)
+        let process = try makeProcess(arguments, shellSetup: shellSetup, environment: environment,
+                                      stdoutURL: stdoutURL, stderrURL: stderrURL)
         let input = Pipe()
         process.standardInput = input
         try spawn(process, blockingTerminationSignals: false)

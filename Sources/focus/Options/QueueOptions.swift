@@ -1,22 +1,45 @@
 import ArgumentParser
 import FocusQueue
+import FocusQueuePostgres
 import Foundation
 
-/// `--db PATH` (or `FOCUS_DB`) and the log format.
+/// `--db PATH|URL` (or `FOCUS_DB`) and the log format.
 struct QueueOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite database of the queue. Default: $FOCUS_DB or .focus/focus.sqlite.")
+    @Option(name: .long, help: ArgumentHelp(
+        "The queue: an SQLite file, or postgres://user@host:port/database shared by workers on several hosts "
+            + "(password from PGPASSWORD or ~/.pgpass). Default: $FOCUS_DB or .focus/focus.sqlite.",
+        valueName: "path|url"))
     var db: String?
 
     @Option(name: .long, help: "Logs on stderr: text or json (JSON lines).")
     var logFormat: LogFormat = .text
 
-    var path: String { db ?? Self.defaultPath }
+    /// The `--db` text, or its default.
+    var text: String { db ?? Self.defaultPath }
+
+    /// The SQLite file, or nil when `--db` names a PostgreSQL server (or cannot be read).
+    var path: String? {
+        if case .sqlite(let path) = try? QueueLocation(text) { return path }
+        return nil
+    }
 
     /// `$FOCUS_DB`, or `.focus/focus.sqlite`.
     static var defaultPath: String { ProcessInfo.processInfo.environment["FOCUS_DB"] ?? ".focus/focus.sqlite" }
 
-    /// Creates the database's folder when missing (mode 0755 at most, whatever the umask).
+    /// Where the queue is.
+    /// - Throws: `QueueFailure` (exit 64) for a URL of an unknown scheme or one that cannot be used.
+    func location() throws -> QueueLocation {
+        do {
+            return try QueueLocation(text)
+        } catch {
+            throw QueueFailure(error)
+        }
+    }
+
+    /// Creates the SQLite database's folder when missing (mode 0755 at most, whatever the umask);
+    /// nothing for a PostgreSQL queue.
     func createFolder() throws {
+        guard case .sqlite(let path) = try location() else { return }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try createDirectories(directory, mode: 0o755)
@@ -25,11 +48,13 @@ struct QueueOptions: ParsableArguments {
         }
     }
 
-    /// Opens (creating when needed) and migrates the database.
-    func open() throws -> JobQueue {
+    /// Opens (creating an SQLite file when needed) and migrates the queue. Nothing is written
+    /// before the location is checked, or to a database of a newer schema.
+    func open() throws -> any QueueBackend {
+        let location = try location()
         try createFolder()
         do {
-            return try JobQueue(path: path)
+            return try location.open()
         } catch {
             throw QueueFailure(error)
         }

@@ -46,13 +46,16 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try withQueueExitCodes {
             try queue.createFolder()
-            let lock: RunLock
-            do {
-                lock = try RunLock(databasePath: queue.path)
-            } catch {
-                throw QueueFailure(error)
+            // Only an SQLite queue has a lock file: workers share a PostgreSQL queue across hosts.
+            var lock: RunLock?
+            if let path = queue.path {
+                do {
+                    lock = try RunLock(databasePath: path)
+                } catch {
+                    throw QueueFailure(error)
+                }
             }
-            defer { lock.unlock() }
+            defer { lock?.unlock() }
             let report = try runWorker(
                 queue: queue, store: store, quiet: !verbose,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: drain, maxJobs: maxJobs, maxTime: maxTime,
@@ -124,7 +127,7 @@ func runWorker(
     let jobQueue = try options.open()
     let processor = EngineJobProcessor(
         storeDirectory: store.directory, storeBudget: store.storeBudget,
-        storeDirectoryMode: StoreOptions.directoryMode(databasePath: options.path),
+        storeDirectoryMode: StoreOptions.directoryMode(databasePath: options.path ?? store.directory.path),
         progressDisplay: { TerminalProgress(label: $0) })
     let stop = StopFlag()
     stop.stopOnSignals([SIGTERM, SIGINT, SIGHUP])
