@@ -99,6 +99,7 @@ let package = Package(
             name: "FocusBench",
             dependencies: [
                 "COpenBLAS", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue",
+                "FocusQueuePostgres",
             ],
             swiftSettings: fastMath),
 

@@ -31,6 +31,7 @@ enum BenchmarkRegistry {
         TokenizerBenchmark(),
         StoreBenchmark(),
         PipelineBenchmark(),
+        PostgresQueueBenchmark(),
         BatchBenchmark(),
     ]
 }

@@ -86,8 +86,10 @@ struct PipelineBenchmark: BenchmarkSuite {
 
     // MARK: - End to end
 
-    /// Submits `jobs` one-token questions about a few short documents and times `focus run --drain`.
-    private func measureDrain(focus: String, model: URL, jobs: Int, work: URL, context: BenchmarkContext) throws -> DrainRun {
+    /// Submits `jobs` one-token questions about a few short documents and times `focus run --drain`
+    /// in `workers` processes at once, on `database` (default: a new SQLite file in `work`).
+    func measureDrain(focus: String, model: URL, jobs: Int, work: URL, context: BenchmarkContext,
+                      database: String? = nil, workers: Int = 1) throws -> DrainRun {
         let documents = PipelineTools.documents
         for (index, text) in documents.enumerated() {
             try text.write(to: work.appendingPathComponent("document-\(index).txt"), atomically: true, encoding: .utf8)
@@ -102,8 +104,7 @@ struct PipelineBenchmark: BenchmarkSuite {
         }
         let batch = work.appendingPathComponent("batch.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: batch, atomically: true, encoding: .utf8)
-        let database = work.appendingPathComponent("drain.sqlite").path
-        let store = work.appendingPathComponent("store").path
+        let database = database ?? work.appendingPathComponent("drain.sqlite").path
 
         let submitStart = Clock.now()
         _ = try PipelineTools.run(
@@ -114,11 +115,21 @@ struct PipelineBenchmark: BenchmarkSuite {
             ], log: work.appendingPathComponent("submit.log"))
         let submitSeconds = Clock.now() - submitStart
 
-        context.log("queue: focus run --drain over \(jobs) jobs")
+        context.log("queue: focus run --drain over \(jobs) jobs, \(workers) worker process(es)")
         let children0 = PipelineTools.childrenCPU()
         let drainStart = Clock.now()
-        _ = try PipelineTools.run(
-            focus, ["run", "--drain", "--db", database, "--store", store], log: work.appendingPathComponent("drain.log"))
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: workers) { index in
+            let store = work.appendingPathComponent("store-\(index)").path
+            do {
+                _ = try PipelineTools.run(
+                    focus, ["run", "--drain", "--db", database, "--store", store],
+                    log: work.appendingPathComponent("drain-\(index).log"))
+            } catch {
+                failures.append(error)
+            }
+        }
+        if let failure = failures.first { throw failure }
         let drainSeconds = Clock.now() - drainStart
         let cpu = PipelineTools.childrenCPU() - children0
 
@@ -137,11 +148,11 @@ struct PipelineBenchmark: BenchmarkSuite {
 
     /// Starts `focus daemon` on an empty queue, samples its CPU time over `window` seconds, then
     /// sends SIGTERM and waits for it to exit.
-    private func measureIdle(focus: String, work: URL, window: Double) throws -> IdleRun {
+    func measureIdle(focus: String, work: URL, window: Double, database: String? = nil) throws -> IdleRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: focus)
         process.arguments = [
-            "daemon", "--db", work.appendingPathComponent("idle.sqlite").path,
+            "daemon", "--db", database ?? work.appendingPathComponent("idle.sqlite").path,
             "--store", work.appendingPathComponent("idle-store").path,
         ]
         let log = work.appendingPathComponent("daemon.log")
@@ -227,5 +238,23 @@ struct PipelineBenchmark: BenchmarkSuite {
                     String(format: "%.3f", idle.cpuSeconds),
                 ]
             ])
+    }
+}
+
+/// Errors of the worker processes of one measurement, collected from several threads.
+final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [Error] = []
+
+    func append(_ error: Error) {
+        lock.lock()
+        errors.append(error)
+        lock.unlock()
+    }
+
+    var first: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors.first
     }
 }
