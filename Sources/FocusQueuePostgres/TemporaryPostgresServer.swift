@@ -48,10 +48,12 @@ public final class TemporaryPostgresServer: @unchecked Sendable {
     /// - Throws: `TemporaryPostgresServerError`.
     public init() throws {
         bin = try Self.findBinaries()
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("focus-pg-\(UUID().uuidString.prefix(8))").path
+        runAs = geteuid() == 0 ? Self.systemUser : nil
+        // The server's user must reach its folder: under root, /tmp rather than a private $TMPDIR.
+        let parent = runAs == nil ? FileManager.default.temporaryDirectory.path : "/tmp"
+        folder = parent + "/focus-pg-\(UUID().uuidString.prefix(8))"
         password = UUID().uuidString
         port = Self.freePort()
-        runAs = geteuid() == 0 ? Self.systemUser : nil
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         do {
