@@ -52,6 +52,23 @@ import Testing
         #expect(try queue.session.query("SELECT version FROM focus_migrations").count == PostgresMigrations.all.count + 1)
     }
 
+    @Test("the mode column follows the settings' decoding mode, on insert and on change, as in SQLite")
+    func modeFollowsSettings() throws {
+        let fixture = try BackendFixture(.postgres)
+        defer { fixture.remove() }
+        let queue = try #require(fixture.queue as? PostgresJobQueue)
+        let document = try fixture.addDocument()
+        let id = try queue.submit(NewJob(documentID: document, question: "q?", modelDir: "m", mode: "focus",
+                                         modeParams: #"{"decoding":{"mode":"stored"}}"#)).jobID
+        #expect(try queue.show(jobID: id).job.mode == "stored")
+        try queue.session.query("UPDATE jobs SET mode = 'vanilla' WHERE id = $1", [id])
+        #expect(try queue.show(jobID: id).job.mode == "stored")
+        try queue.session.query(#"UPDATE jobs SET mode_params = '{"decoding":{"mode":"cached"}}' WHERE id = $1"#, [id])
+        #expect(try queue.show(jobID: id).job.mode == "cached")
+        let opaque = try fixture.addJobs(1, documentID: document)
+        #expect(try queue.show(jobID: opaque[0]).job.mode == "focus", "settings without a decoding mode keep theirs")
+    }
+
     @Test("the claim walks the partial index jobs_claim and locks with SKIP LOCKED")
     func claimIsServedByTheIndex() throws {
         let fixture = try BackendFixture(.postgres)
