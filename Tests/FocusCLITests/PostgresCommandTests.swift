@@ -3,6 +3,10 @@ import FocusQueue
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The queue commands against a PostgreSQL server (`--db postgres://…`), on a server the tests
 /// start in a temporary folder, and the errors of a location that cannot be used.
 @Suite("Queue commands on PostgreSQL")
@@ -44,6 +48,21 @@ struct PostgresCommandTests {
         #expect(!FileManager.default.fileExists(atPath: space.db), "no SQLite file is made for a PostgreSQL queue")
         let queue = try PostgresJobQueue(location: database)
         #expect(try queue.workers().isEmpty, "the drain removed its worker row")
+    }
+
+    @Test("a daemon on postgres:// answers a job submitted while it waits and exits 0 on SIGTERM")
+    func daemonAnswersSubmission() throws {
+        let (space, database) = try Self.workspace()
+        defer { try? TemporaryPostgresServer.shared.get().dropDatabase(database) }
+        let model = try space.model()
+        let daemon = try space.start(["daemon"] + space.dbArguments + ["--store", space.store])
+        defer { daemon.stop() }
+        let document = try space.write("doc.txt", Workspace.document)
+        let id = try space.submit(document: document, question: "Where did the market move?", model: model)
+        let done = try WorkerProcessTests.waitUntil(timeout: 20) { try space.show(id)["state"] as? String == "done" }
+        #expect(done, "daemon answered job \(id): \(daemon.stderr)")
+        #expect(daemon.signalAndWait(SIGTERM, timeout: 5) == 0, "\(daemon.stderr)")
+        #expect(try PostgresJobQueue(location: database).workers().isEmpty, "the daemon unregistered itself")
     }
 
     @Test("a URL of an unknown scheme or with a password is a usage error (64) and creates nothing")
