@@ -32,8 +32,8 @@ enum QueueBenchmark {
 
     /// Submits `jobs` jobs to `queue` (an empty one), then claims and completes each in turn
     /// from one worker: the same measurement on any backend.
-    public static func claimComplete(on queue: any QueueBackend, jobs: Int = 1000,
-                                     answerTokens: Int = 64) throws -> Result {
+    static func claimComplete(on queue: any QueueBackend, jobs: Int = 1000,
+                              answerTokens: Int = 64) throws -> Result {
         let document = try queue.registerDocument(NewDocument(
             sha256: String(repeating: "c", count: 64), path: "bench.txt", byteSize: 1 << 20,
             tokenCount: 250_000))
