@@ -17,10 +17,14 @@ public enum PostgresMigrations {
     /// The advisory lock that serialises migrations of one database ("focus" in ASCII).
     static let lockKey: Int64 = 0x666f_6375_73
 
-    /// The schema version of the database: 0 for an empty one.
+    /// The schema version of the database: 0 for an empty one. The table is looked up in
+    /// `pg_tables`, read with the statement's snapshot, so a migration another connection has just
+    /// committed is seen (a name lookup such as `to_regclass` may answer from a stale catalog cache).
     static func version(_ session: PostgresSession) throws -> Int {
-        guard try session.fetchOne("SELECT to_regclass('focus_migrations') IS NOT NULL AS present")?
-            .bool("present") == true else { return 0 }
+        guard try session.fetchOne("""
+            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+                           WHERE schemaname = current_schema() AND tablename = 'focus_migrations') AS present
+            """)?.bool("present") == true else { return 0 }
         return try session.fetchOne("SELECT coalesce(max(version), 0)::bigint AS version FROM focus_migrations")?
             .int("version") ?? 0
     }

@@ -130,3 +130,42 @@ import Testing
         #expect(details.result?.answer == "on time" && details.job.state == .done)
     }
 }
+
+/// Workers starting at once on a new database apply each migration once.
+@Suite struct PostgresMigrationRaceTests {
+    @Test("connections opening a new database at once all succeed, and the schema is applied once")
+    func concurrentOpensMigrateOnce() throws {
+        let location = try TestPostgres.database()
+        defer { try? TestPostgres.server.get().dropDatabase(location) }
+        let failures = MigrationFailures()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do {
+                let queue = try PostgresJobQueue(location: location)
+                _ = try queue.statusCounts()
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all)")
+        let queue = try PostgresJobQueue(location: location)
+        #expect(try queue.session.query("SELECT version FROM focus_migrations").count == PostgresMigrations.all.count)
+    }
+}
+
+/// Errors of the connections of one test, collected from several threads.
+final class MigrationFailures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [String] = []
+
+    func add(_ error: String) {
+        lock.lock()
+        errors.append(error)
+        lock.unlock()
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors
+    }
+}
