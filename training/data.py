@@ -176,11 +176,15 @@ class CurriculumStream(IterableDataset):
             out = row.arrays(pad)
             out["phase"] = phase
             out["questions"] = row.questions
+            out["tokens"] = len(row.ids)
             yield out
 
 
+COUNTS = ("phase", "questions", "tokens")
+
+
 def to_device(batch, device):
-    return {k: (torch.as_tensor(v).to(device, non_blocking=True) if k not in ("phase", "questions")
+    return {k: (torch.as_tensor(v).to(device, non_blocking=True) if k not in COUNTS
                 else int(v)) for k, v in batch.items()}
 
 

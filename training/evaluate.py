@@ -74,22 +74,6 @@ def normalize(s):
     return s.strip().rstrip(".").strip().lower()
 
 
-def read_rows(path):
-    """Rows of an evaluation set; a row without "document" takes its doc_id's earlier text."""
-    rows, texts = [], {}
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            r = json.loads(line)
-            if "document" in r:
-                texts[r["doc_id"]] = r["document"]
-            elif r["doc_id"] in texts:
-                r["document"] = texts[r["doc_id"]]
-            else:
-                raise ValueError(f"{path}: line {number}: no document for doc_id {r['doc_id']}")
-            rows.append(r)
-    return rows
-
-
 def evaluate_file(model, tok, codec, rows, swap=False, limit=None, device="cuda",
                   autocast=True, keep=0, deadline=None):
     docs = OrderedDict()
@@ -168,7 +152,7 @@ def main():
         if args.deadline and time.time() > args.deadline:
             print("deadline reached; skipping", kind, ln, flush=True)
             continue
-        rows = read_rows(os.path.join(args.eval_dir, f"{args.split}-{ln}.jsonl"))
+        rows = G.read_jsonl(os.path.join(args.eval_dir, f"{args.split}-{ln}.jsonl"))
         n = int(n)
         if kind == "ref":
             r, kept = evaluate_file(model, tok, codec, rows, limit=n, device=dev,

@@ -536,6 +536,22 @@ def write_jsonl(path, rows):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+def read_jsonl(path):
+    """Rows of an evaluation set; a row without "document" takes its doc_id's earlier text."""
+    rows, texts = [], {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            r = json.loads(line)
+            if "document" in r:
+                texts[r["doc_id"]] = r["document"]
+            elif r["doc_id"] in texts:
+                r["document"] = texts[r["doc_id"]]
+            else:
+                raise ValueError(f"{path}: line {number}: no document for doc_id {r['doc_id']}")
+            rows.append(r)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer", required=True)
@@ -565,6 +581,8 @@ def main():
                                 lo_frac=0.97, qtypes=["room", "badge", "ship", "head", "born", "twohop"])
             if sorted(question_kind(q["question"]) for q in doc["questions"]) == sorted(want):
                 break
+        else:
+            raise RuntimeError("no sample document with the wanted question kinds")
         with open(os.path.join(args.jobs, "sample-document.txt"), "w") as f:
             f.write(doc["text"])
         with open(os.path.join(args.jobs, "sample-questions.jsonl"), "w") as f:

@@ -32,17 +32,6 @@ def normalize(s):
     return s.strip().rstrip(".").strip().lower()
 
 
-def read_rows(path):
-    rows, texts = [], {}
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            texts.setdefault(r["doc_id"], r.get("document"))
-            r["document"] = texts[r["doc_id"]]
-            rows.append(r)
-    return rows
-
-
 def decode(arch, w, past, n_doc, question, mask_id, gen_length=16, block_length=8, steps=16):
     canvas = [mask_id] * gen_length
     positions = np.arange(n_doc, n_doc + len(question) + gen_length)
@@ -83,7 +72,7 @@ def main():
     stop = {codec.eot, codec.eos}
     cache = {}
     with open(args.out, "w") as out:
-        for r in read_rows(args.set)[: args.limit]:
+        for r in G.read_jsonl(args.set)[: args.limit]:
             if r["doc_id"] not in cache:
                 d = codec.document(tok.encode(r["document"], add_special_tokens=False).ids)
                 _, kv = forward(arch, w, np.array(d), np.arange(len(d)))

@@ -94,7 +94,8 @@ def main():
     ap.add_argument("--device", default="cuda")
     args = ap.parse_args()
 
-    torch.manual_seed(args.seed + 7919 * load_state(args.init)["step"])
+    state = load_state(args.init)
+    torch.manual_seed(args.seed + 7919 * state["step"])
     dev = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = True
     from tokenizers import Tokenizer
@@ -106,7 +107,6 @@ def main():
                       rope_theta=args.rope_theta)
     block_causal = args.attention == "block_causal"
     model = LLaDAModel(cfg).to(dev)
-    state = load_state(args.init)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -172,7 +172,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        tokens += int((b["ex"] < D.PAD_EXAMPLE).sum().item())
+        tokens += batch["tokens"]
         questions += batch["questions"]
         if step % args.log_every == 0:
             lv = loss.item()

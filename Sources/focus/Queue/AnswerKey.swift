@@ -56,10 +56,7 @@ struct AnswerKey {
     static func render(_ lines: [Line]) -> String {
         let keyWidth = max(3, lines.map(\.key.count).max() ?? 0)
         let answerWidth = min(40, max(6, lines.map { ($0.answer ?? "-").count }.max() ?? 0))
-        func pad(_ text: String, _ width: Int) -> String {
-            let clipped = text.count > width ? String(text.prefix(width - 1)) + "…" : text
-            return clipped.padding(toLength: width, withPad: " ", startingAt: 0)
-        }
+        let pad = ResultFormatter.cell
         var out = "\(pad("key", keyWidth))  \(pad("answer", answerWidth))  expected\n"
         for line in lines {
             let answer = ResultFormatter.escapingControls(line.answer ?? "-")

@@ -55,13 +55,16 @@ enum ResultFormatter {
                 min(48, ([columns[i]] + body.map { $0[i] }).map(\.count).max() ?? 0)
             }
             func line(_ cells: [String]) -> String {
-                zip(cells, widths).map { cell, width in
-                    let clipped = cell.count > width ? String(cell.prefix(width - 1)) + "…" : cell
-                    return clipped.padding(toLength: width, withPad: " ", startingAt: 0)
-                }.joined(separator: "  ")
+                zip(cells, widths).map { cell($0, width: $1) }.joined(separator: "  ")
             }
             return ([line(columns)] + body.map(line)).joined(separator: "\n") + "\n"
         }
+    }
+
+    /// `text` clipped with an ellipsis or padded with spaces to exactly `width` characters.
+    static func cell(_ text: String, width: Int) -> String {
+        let clipped = text.count > width ? String(text.prefix(width - 1)) + "…" : text
+        return clipped.padding(toLength: width, withPad: " ", startingAt: 0)
     }
 
     /// `text` with every control character (C0, DEL, C1) and bidirectional override written as a
