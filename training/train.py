@@ -189,7 +189,7 @@ def main():
             unseen = probe.unseen(seen)
             point = {"step": step, "t": round(elapsed, 1), "stage": stage.value,
                      "loss": round(loss.item(), 4), "tokens": state["tokens"] + tokens, **acc,
-                     **unseen}
+                     **unseen, "by_type": probe.measure_by_type(model)}
             state["curve"].append(point)
             print("heldout", json.dumps(point), flush=True)
             if stage.value == 0 and acc["heldout_train_short"] >= args.stage0_acc:
@@ -202,11 +202,14 @@ def main():
     train_s = time.time() - t0
     acc = probe.measure(model)
     unseen = probe.unseen(seen)
+    by_type = probe.measure_by_type(model)
     print(f"done: {step - step0} steps ({step} in all), {tokens} tokens, {train_s:.0f}s, "
           f"{tokens / max(train_s, 1):.0f} tokens/s; {json.dumps(acc)}; {json.dumps(unseen)}",
           flush=True)
+    print(f"by type: {json.dumps(by_type)}", flush=True)
     state["curve"].append({"step": step, "t": round(train_s, 1), "stage": stage.value,
-                           "tokens": state["tokens"] + tokens, **acc, **unseen})
+                           "tokens": state["tokens"] + tokens, **acc, **unseen,
+                           "by_type": by_type})
     state["runs"].append({"steps": step - step0, "seconds": round(train_s, 1), "tokens": tokens,
                           "questions": questions, "tokens_per_s": round(tokens / max(train_s, 1)),
                           "diverged_at_step": diverged, "args": vars(args)})
