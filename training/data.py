@@ -134,6 +134,9 @@ class ExampleSource:
             except RuntimeError:
                 target = int(target * 1.4) + 16
         gen_length = 32 if rng.random() < 0.15 else 16
+        longest = max(len(self.codec.enc(" " + q["answer"])) + 1 for q in doc["questions"])
+        if longest > gen_length:  # randomly spelled names can exceed the short canvas
+            gen_length = 32
         qas = [(self.codec.question(q["question"]), self.codec.canvas(q["answer"], gen_length, True))
                for q in doc["questions"]]
         return self.codec.document(doc["ids"]), qas, doc["questions"]

@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--stage0-acc", type=float, default=0.7)
     ap.add_argument("--stage-steps", type=int, default=600)
     ap.add_argument("--max-stage", type=int, default=len(D.PHASES) - 1)
+    ap.add_argument("--random-share", type=float, default=0.5,
+                    help="share of training documents about randomly spelled entities")
     ap.add_argument("--batch-tokens", type=int, default=D.TOKENS_PER_BATCH)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--decay-frac", type=float, default=0.12)
@@ -133,7 +135,7 @@ def main():
     stage = D.shared_stage()
     stage.value = min(state["stage"], args.max_stage)
     stream = D.CurriculumStream(args.tokenizer, args.seed * 100 + len(state["runs"]), stage,
-                                block_causal, args.batch_tokens)
+                                block_causal, args.batch_tokens, random_share=args.random_share)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                         persistent_workers=True, multiprocessing_context="fork")
     budget = args.minutes * 60
