@@ -32,6 +32,7 @@ enum BenchmarkRegistry {
         StoreBenchmark(),
         PipelineBenchmark(),
         PostgresQueueBenchmark(),
+        AffinityQueueBenchmark(),
         BatchBenchmark(),
     ]
 }

@@ -10,6 +10,10 @@ public struct WorkerRecord: Sendable, Equatable {
     public let startedAt: Double
     /// Last heartbeat, Unix seconds.
     public let heartbeat: Double
+    /// The store it keeps documents in (`StoreIdentity.id`), if any.
+    public var storeID: String? = nil
+    /// Its lease length: without a heartbeat for this long, it counts as gone.
+    public var leaseSeconds: Double = 300
 }
 
 /// What taking back the jobs of dead workers did.
@@ -46,14 +50,16 @@ public struct StrandedJob: Sendable, Equatable {
 // MARK: - Workers
 
 extension JobQueue {
-    /// Records a worker process (replacing a row with the same id).
-    public func registerWorker(id: String, identity: ProcessIdentity) throws {
+    /// Records a worker process (replacing a row with the same id), its store and lease length.
+    public func registerWorker(id: String, identity: ProcessIdentity, storeID: String?, leaseSeconds: Double) throws {
         let now = clock()
         try database.write {
             try database.execute("""
-                INSERT OR REPLACE INTO workers (id, pid, host, started_at, heartbeat, boot_id, start_ticks)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, [id, identity.pid, identity.host, now, now, identity.bootID, identity.startTicks])
+                INSERT OR REPLACE INTO workers (id, pid, host, started_at, heartbeat, boot_id, start_ticks,
+                                                store_id, lease_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [id, identity.pid, identity.host, now, now, identity.bootID, identity.startTicks,
+                      storeID, leaseSeconds])
         }
     }
 
@@ -102,9 +108,39 @@ extension JobQueue {
                 guard registered.contains(worker.id) else { return nil }
                 let taken = try requeueJobs(ofOwner: worker.id, reason: DeadWorkerRecovery.reason(for: worker), now: now)
                 try database.execute("DELETE FROM workers WHERE id = ?", [worker.id])
+                if let store = worker.storeID {
+                    try database.execute(AffinityClaimSQL.dropOrphanedHoldings(placeholder: "?"), [store])
+                }
                 return taken
             }
         }
+    }
+
+    // MARK: - Document affinity
+
+    /// Records the documents a store gained and lost.
+    public func recordHoldings(storeID: String, stored: Set<Int64>, evicted: Set<Int64>) throws {
+        guard !stored.isEmpty || !evicted.isEmpty else { return }
+        try database.write {
+            let now = clock()
+            for document in evicted.sorted() {
+                try database.execute("DELETE FROM worker_documents WHERE store_id = ? AND document_id = ?",
+                                     [storeID, document])
+            }
+            for document in stored.subtracting(evicted).sorted() {
+                try database.execute("""
+                    INSERT INTO worker_documents (store_id, document_id, recorded_at)
+                    SELECT ?1, id, ?3 FROM documents WHERE id = ?2
+                    ON CONFLICT (store_id, document_id) DO UPDATE SET recorded_at = excluded.recorded_at
+                    """, [storeID, document, now])
+            }
+        }
+    }
+
+    /// Every recorded holding, by store and document.
+    public func holdings() throws -> [DocumentHolding] {
+        try database.fetchAll("SELECT store_id, document_id FROM worker_documents ORDER BY store_id, document_id")
+            .map { try QueueRowMapping.holding(from: $0) }
     }
 
     /// Running jobs whose lease owner is no registered worker, oldest lease first.

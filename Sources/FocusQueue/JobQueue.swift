@@ -144,12 +144,13 @@ public final class JobQueue {
     /// Claims the next eligible job for `workerID` with a lease of `leaseSeconds`, or
     /// returns nil when none is eligible. Expired leases are returned to the queue
     /// first, in the same transaction. With `preferDocument`, a queued job of that
-    /// document is taken before any other, so a worker keeps a prefilled document.
+    /// document is taken before any other, so a worker keeps a prefilled document. With
+    /// `affinity`, jobs of documents the worker's store holds come first (`AffinityClaim`).
     ///
     /// The claim is one indexed `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`
     /// that walks the partial index `jobs_claim` in claim order (no sort, no `OR`).
-    public func claim(workerID: String, leaseSeconds: Double,
-                      preferDocument: Int64? = nil) throws -> ClaimedJob? {
+    public func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64?,
+                      affinity: AffinityClaim?) throws -> ClaimedJob? {
         try database.write {
             let now = clock()
             observedDataVersion = try database.dataVersion()
@@ -158,6 +159,11 @@ public final class JobQueue {
                 let jobs = try claimRows(documentID: documentID, limit: 1, workerID: workerID,
                                          leaseSeconds: leaseSeconds, now: now)
                 if let job = jobs.first { return job }
+            }
+            if let affinity {
+                return try claimedJobs(database.fetchAll(
+                    AffinityClaimSQL.statement(placeholder: "?", lock: "", returning: QueueRowMapping.claimedColumns),
+                    [workerID, now + leaseSeconds, now, affinity.storeID, now - affinity.waitSeconds])).first
             }
             let rows = try database.fetchAll(Self.claimSQL(
                 where: "SELECT id FROM jobs WHERE state = 'queued' AND next_attempt_at <= ?3 "

@@ -10,7 +10,7 @@ import Darwin
 /// pid, and the boot and start time of the process, so that a pid reused by another process after
 /// a crash (or a reboot) is not taken for the worker.
 public struct ProcessIdentity: Sendable, Equatable {
-    /// The host name, as `ProcessInfo` reports it.
+    /// The host name: `FOCUS_HOST` when set, else as `ProcessInfo` reports it (see `localHost`).
     public var host: String
     /// The process id.
     public var pid: Int32
@@ -31,9 +31,14 @@ public struct ProcessIdentity: Sendable, Equatable {
     /// This process.
     public static func current() -> ProcessIdentity {
         let pid = ProcessInfo.processInfo.processIdentifier
-        return ProcessIdentity(
-            host: ProcessInfo.processInfo.hostName, pid: pid, bootID: currentBootID,
-            startTicks: startTicks(of: pid))
+        return ProcessIdentity(host: localHost, pid: pid, bootID: currentBootID, startTicks: startTicks(of: pid))
+    }
+
+    /// The name this host gives its workers: `FOCUS_HOST` when set and not empty (hosts whose
+    /// system names clash, or network namespaces standing for hosts), else the system's host name.
+    public static var localHost: String {
+        if let name = ProcessInfo.processInfo.environment["FOCUS_HOST"], !name.isEmpty { return name }
+        return ProcessInfo.processInfo.hostName
     }
 
     /// What is known of a recorded worker process from this host.
@@ -48,7 +53,7 @@ public struct ProcessIdentity: Sendable, Equatable {
 
     /// Whether the process this identity names still runs, seen from this host.
     public func liveness() -> Liveness {
-        guard host == ProcessInfo.processInfo.hostName else { return .elsewhere }
+        guard host == Self.localHost else { return .elsewhere }
         if let bootID, let currentBootID = Self.currentBootID, bootID != currentBootID { return .dead }
         if let recorded = startTicks, let running = Self.startTicks(of: pid) {
             return recorded == running ? .alive : .dead

@@ -33,8 +33,10 @@ public protocol QueueBackend: AnyObject {
 
     // MARK: Claims and leases
 
-    /// Claims the next eligible job (a job of `preferDocument` first), or nil.
-    func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64?) throws -> ClaimedJob?
+    /// Claims the next eligible job (a job of `preferDocument` first, then in claim order; with
+    /// `affinity`, jobs whose document the worker's store holds first, see `AffinityClaim`), or nil.
+    func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64?,
+               affinity: AffinityClaim?) throws -> ClaimedJob?
     /// Claims up to `limit` queued jobs of one document (with `like`'s settings, when given).
     func claimBatch(workerID: String, documentID: Int64, limit: Int, leaseSeconds: Double,
                     like template: ClaimedJob?) throws -> [ClaimedJob]
@@ -75,8 +77,9 @@ public protocol QueueBackend: AnyObject {
 
     // MARK: Workers
 
-    /// Records a worker process (replacing a row with the same id).
-    func registerWorker(id: String, identity: ProcessIdentity) throws
+    /// Records a worker process (replacing a row with the same id), the store it keeps documents
+    /// in, and its lease length (its heartbeat comes at least once per third of it).
+    func registerWorker(id: String, identity: ProcessIdentity, storeID: String?, leaseSeconds: Double) throws
     /// Updates a worker's heartbeat time.
     func workerHeartbeat(id: String) throws
     /// Removes a worker's row; a job it still holds goes back to the queue as a failed attempt.
@@ -89,6 +92,14 @@ public protocol QueueBackend: AnyObject {
         liveness: (ProcessIdentity) -> ProcessIdentity.Liveness) throws -> DeadWorkerRecovery
     /// Running jobs whose lease owner is no registered worker.
     func strandedJobs() throws -> [StrandedJob]
+
+    // MARK: Document affinity
+
+    /// Records that the store `storeID` now holds the documents `stored` and no longer holds
+    /// `evicted` (unknown documents are ignored).
+    func recordHoldings(storeID: String, stored: Set<Int64>, evicted: Set<Int64>) throws
+    /// Every recorded holding, by store and document.
+    func holdings() throws -> [DocumentHolding]
 }
 
 // MARK: - Defaults
@@ -96,7 +107,17 @@ public protocol QueueBackend: AnyObject {
 extension QueueBackend {
     /// Claims the next eligible job in claim order, or nil.
     public func claim(workerID: String, leaseSeconds: Double) throws -> ClaimedJob? {
-        try claim(workerID: workerID, leaseSeconds: leaseSeconds, preferDocument: nil)
+        try claim(workerID: workerID, leaseSeconds: leaseSeconds, preferDocument: nil, affinity: nil)
+    }
+
+    /// Claims the next eligible job, a job of `preferDocument` first, or nil.
+    public func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64?) throws -> ClaimedJob? {
+        try claim(workerID: workerID, leaseSeconds: leaseSeconds, preferDocument: preferDocument, affinity: nil)
+    }
+
+    /// Records a worker process with no store, and the default lease of `WorkerOptions`.
+    public func registerWorker(id: String, identity: ProcessIdentity) throws {
+        try registerWorker(id: id, identity: identity, storeID: nil, leaseSeconds: WorkerOptions().leaseSeconds)
     }
 
     /// Claims up to `limit` queued jobs of one document, whatever their settings.

@@ -116,7 +116,13 @@ public enum QueueRowMapping {
             identity: ProcessIdentity(
                 host: try row.requiredString("host"), pid: Int32(truncatingIfNeeded: try row.requiredInt64("pid")),
                 bootID: row.string("boot_id"), startTicks: row.int64("start_ticks")),
-            startedAt: try row.requiredDouble("started_at"), heartbeat: try row.requiredDouble("heartbeat"))
+            startedAt: try row.requiredDouble("started_at"), heartbeat: try row.requiredDouble("heartbeat"),
+            storeID: row.string("store_id"), leaseSeconds: row.double("lease_seconds") ?? 300)
+    }
+
+    /// A `worker_documents` row (`store_id`, `document_id`).
+    public static func holding(from row: some QueueRow) throws -> DocumentHolding {
+        DocumentHolding(storeID: try row.requiredString("store_id"), documentID: try row.requiredInt64("document_id"))
     }
 
     /// A stranded running job (`id`, `lease_owner`, `lease_expires_at`).

@@ -24,6 +24,14 @@ public protocol JobProcessor {
     /// Answers several claimed jobs of one document, model and settings together, with one result
     /// per job in order. The default answers them one at a time.
     func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>]
+
+    /// The folder of the local store this processor keeps documents' KV in, if any. A worker
+    /// records which documents it holds (`takeStoreChanges`), and prefers their jobs. Default: nil.
+    var localStorePath: String? { get }
+
+    /// Documents the local store gained (prefilled or found there) and lost (evicted) since the
+    /// last call. The default reports nothing.
+    func takeStoreChanges() -> StoreHoldingChanges
 }
 
 extension JobProcessor {
@@ -34,6 +42,12 @@ extension JobProcessor {
     public func process(batch jobs: [ClaimedJob], heartbeat: () throws -> Void) -> [Result<JobOutcome, Error>] {
         jobs.map { job in Result { try process(job, heartbeat: heartbeat) } }
     }
+
+    /// No local store.
+    public var localStorePath: String? { nil }
+
+    /// Nothing changes.
+    public func takeStoreChanges() -> StoreHoldingChanges { StoreHoldingChanges() }
 }
 
 /// Marks an error as permanent (bad input): the job goes to `failed`, not retried.
@@ -46,56 +60,6 @@ public enum WorkerInterruption: Error, Equatable, Sendable {
     /// The worker was asked to stop and releases the job back to the queue.
     case stopRequested
 }
-
-/// A flag set from another thread, or by a signal, to stop a worker.
-public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
-    private var watchesSignals = false
-
-    /// A flag not yet set.
-    public init() {}
-
-    /// Asks the worker to stop.
-    public func request() {
-        lock.lock()
-        requested = true
-        lock.unlock()
-    }
-
-    /// Makes the flag read as set once the process receives one of `signals` (e.g.
-    /// `SIGTERM`, `SIGINT`), instead of the signal terminating the process. The
-    /// handler only stores to one process-wide word (async-signal-safe), so every
-    /// flag watching signals sees any of the signals installed by any of them.
-    public func stopOnSignals(_ signals: [Int32]) {
-        signalStopWord.pointee = 0
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
-        for number in signals {
-            signal(number) { _ in signalStopWord.pointee = 1 }
-            sigaddset(&unblocked, number)
-        }
-        // A parent may have started us with these signals blocked; they must reach the handler.
-        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
-        lock.lock()
-        watchesSignals = true
-        lock.unlock()
-    }
-
-    /// True once `request()` was called or a watched signal arrived.
-    public var isRequested: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return requested || (watchesSignals && signalStopWord.pointee != 0)
-    }
-}
-
-/// Set to 1 by the signal handler of `StopFlag.stopOnSignals`.
-private let signalStopWord: UnsafeMutablePointer<Int32> = {
-    let word = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    word.initialize(to: 0)
-    return word
-}()
 
 // MARK: - Options and report
 
@@ -126,11 +90,15 @@ public struct WorkerOptions: Sendable, Equatable {
     /// Jobs of one document and settings claimed and answered together, where the processor
     /// can batch them (`JobProcessor.canBatch`, `process(batch:)`).
     public var batchSize: Int = 1
+    /// Document affinity: the longest a job waits for a worker whose store holds its document
+    /// before any worker takes it, seconds (`AffinityClaim`); 0 turns affinity off. Only workers
+    /// whose processor has a local store (`JobProcessor.localStorePath`) claim with affinity.
+    public var affinityWait: Double = 0
 
     /// Options; the defaults suit a daemon with jobs of minutes.
     public init(leaseSeconds: Double = 300, drain: Bool = false, maxJobs: Int? = nil,
                 maxTime: Double? = nil, idleWait: Double = 5, pollInterval: Double = 0.25,
-                stopBehavior: StopBehavior = .releaseCurrent, batchSize: Int = 1) {
+                stopBehavior: StopBehavior = .releaseCurrent, batchSize: Int = 1, affinityWait: Double = 0) {
         self.leaseSeconds = leaseSeconds
         self.drain = drain
         self.maxJobs = maxJobs
@@ -139,6 +107,7 @@ public struct WorkerOptions: Sendable, Equatable {
         self.pollInterval = pollInterval
         self.stopBehavior = stopBehavior
         self.batchSize = batchSize
+        self.affinityWait = affinityWait
     }
 }
 
@@ -200,7 +169,11 @@ public final class Worker {
     public let options: WorkerOptions
     /// Set it (e.g. on SIGTERM) to stop the worker.
     public let stopFlag: StopFlag
+    /// The worker's local store (`StoreIdentity.id`), when its processor keeps one.
+    public let storeID: String?
     private let logger: Logger
+    /// When the worker's row last had its heartbeat written.
+    private var lastWorkerHeartbeat = -Double.infinity
 
     /// A worker; call `run()` to start it.
     public init(queue: any QueueBackend, processor: JobProcessor, workerID: String = Worker.makeID(),
@@ -212,13 +185,14 @@ public final class Worker {
         self.options = options
         self.stopFlag = stopFlag
         self.logger = logger
+        storeID = processor.localStorePath.map { StoreIdentity.id(path: $0) }
     }
 
     /// `host:pid:random`; the `workers` row records the process precisely (`ProcessIdentity`).
     public static func makeID() -> String {
         let info = ProcessInfo.processInfo
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return "\(info.hostName):\(info.processIdentifier):\(suffix)"
+        return "\(ProcessIdentity.localHost):\(info.processIdentifier):\(suffix)"
     }
 
     /// Runs until the queue is empty (drain), a limit is reached or a stop is requested.
@@ -227,9 +201,14 @@ public final class Worker {
         let started = queue.clock()
         var report = WorkerReport()
         var lastDocument: Int64?
-        try queue.registerWorker(id: workerID, identity: ProcessIdentity.current())
+        try queue.registerWorker(id: workerID, identity: ProcessIdentity.current(), storeID: storeID,
+                                 leaseSeconds: options.leaseSeconds)
+        lastWorkerHeartbeat = queue.clock()
         defer { try? queue.unregisterWorker(id: workerID) }
         try recoverFromDeadWorkers(report: &report)
+        let affinity = storeID.flatMap { store in
+            options.affinityWait > 0 ? AffinityClaim(storeID: store, waitSeconds: options.affinityWait) : nil
+        }
         while true {
             if stopFlag.isRequested { report.stopReason = .stopRequested; break }
             if let maxJobs = options.maxJobs, report.processed >= maxJobs {
@@ -238,15 +217,15 @@ public final class Worker {
             if let maxTime = options.maxTime, queue.clock() - started >= maxTime {
                 report.stopReason = .maxTime; break
             }
+            try beatWorkerHeartbeat()
             guard let job = try queue.claim(workerID: workerID, leaseSeconds: options.leaseSeconds,
-                                            preferDocument: lastDocument) else {
+                                            preferDocument: lastDocument, affinity: affinity) else {
                 if try recoverFromDeadWorkers(report: &report) > 0 { continue }
                 if options.drain {
                     report.stranded = try queue.strandedJobs()
                     report.stopReason = .queueEmpty
                     break
                 }
-                try queue.workerHeartbeat(id: workerID)
                 _ = try queue.waitForChange(timeout: options.idleWait,
                                             pollInterval: options.pollInterval, stopFlag: stopFlag)
                 continue
@@ -263,11 +242,29 @@ public final class Worker {
             } else {
                 try runBatch([job] + more, report: &report)
             }
+            try recordStoreChanges()
         }
         logger.info("worker stopped", metadata: [
             "worker": "\(workerID)", "reason": "\(report.stopReason)",
             "completed": "\(report.completed)", "processed": "\(report.processed)"])
         return report
+    }
+
+    /// Writes the worker's heartbeat once a third of its lease has passed since the last one, so
+    /// that a worker busy with short jobs, or idle, still counts as alive (`AffinityClaim`).
+    private func beatWorkerHeartbeat() throws {
+        let now = queue.clock()
+        guard now - lastWorkerHeartbeat >= options.leaseSeconds / 3 else { return }
+        try queue.workerHeartbeat(id: workerID)
+        lastWorkerHeartbeat = now
+    }
+
+    /// Records the documents the processor's store gained and lost with the last jobs.
+    private func recordStoreChanges() throws {
+        guard let storeID else { return }
+        let changes = processor.takeStoreChanges()
+        guard !changes.isEmpty else { return }
+        try queue.recordHoldings(storeID: storeID, stored: changes.stored, evicted: changes.evicted)
     }
 
     /// Takes back the jobs of dead workers of this host; returns the number of jobs taken back.
@@ -320,6 +317,7 @@ public final class Worker {
             }
             if lost.count == jobs.count { throw WorkerInterruption.leaseLost(jobID: jobs[0].id) }
             try queue.workerHeartbeat(id: workerID)
+            lastWorkerHeartbeat = now
             lastExtension = now
         }
     }

@@ -78,16 +78,17 @@ extension PostgresJobQueue {
 
     // MARK: - Workers
 
-    /// Records a worker process (replacing a row with the same id).
-    public func registerWorker(id: String, identity: ProcessIdentity) throws {
+    /// Records a worker process (replacing a row with the same id), its store and lease length.
+    public func registerWorker(id: String, identity: ProcessIdentity, storeID: String?, leaseSeconds: Double) throws {
         let now = clock()
         try session.query("""
-            INSERT INTO workers (id, pid, host, started_at, heartbeat, boot_id, start_ticks)
-            VALUES ($1, $2, $3, $4, $4, $5, $6)
+            INSERT INTO workers (id, pid, host, started_at, heartbeat, boot_id, start_ticks, store_id, lease_seconds)
+            VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)
             ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host,
                 started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,
-                boot_id = EXCLUDED.boot_id, start_ticks = EXCLUDED.start_ticks
-            """, [id, Int(identity.pid), identity.host, now, identity.bootID, identity.startTicks])
+                boot_id = EXCLUDED.boot_id, start_ticks = EXCLUDED.start_ticks,
+                store_id = EXCLUDED.store_id, lease_seconds = EXCLUDED.lease_seconds
+            """, [id, Int(identity.pid), identity.host, now, identity.bootID, identity.startTicks, storeID, leaseSeconds])
     }
 
     /// Updates a worker's heartbeat time.
@@ -122,9 +123,39 @@ extension PostgresJobQueue {
                 // The row is deleted once: of two workers recovering at once, one takes the jobs back.
                 guard try !session.query("DELETE FROM workers WHERE id = $1 RETURNING id", [worker.id]).isEmpty
                 else { return nil }
+                if let store = worker.storeID {
+                    try session.query(AffinityClaimSQL.dropOrphanedHoldings(placeholder: "$"), [store])
+                }
                 return try requeueJobs(ofOwner: worker.id, reason: DeadWorkerRecovery.reason(for: worker), now: now)
             }
         }
+    }
+
+    // MARK: - Document affinity
+
+    /// Records the documents a store gained and lost, in one transaction.
+    public func recordHoldings(storeID: String, stored: Set<Int64>, evicted: Set<Int64>) throws {
+        guard !stored.isEmpty || !evicted.isEmpty else { return }
+        try session.transaction {
+            if !evicted.isEmpty {
+                try session.query("DELETE FROM worker_documents WHERE store_id = $1 AND document_id = ANY($2)",
+                                  [storeID, evicted.sorted()])
+            }
+            let added = stored.subtracting(evicted).sorted()
+            if !added.isEmpty {
+                try session.query("""
+                    INSERT INTO worker_documents (store_id, document_id, recorded_at)
+                    SELECT $1, id, $3 FROM documents WHERE id = ANY($2)
+                    ON CONFLICT (store_id, document_id) DO UPDATE SET recorded_at = EXCLUDED.recorded_at
+                    """, [storeID, added, clock()])
+            }
+        }
+    }
+
+    /// Every recorded holding, by store and document.
+    public func holdings() throws -> [DocumentHolding] {
+        try session.query("SELECT store_id, document_id FROM worker_documents ORDER BY store_id, document_id")
+            .map { try QueueRowMapping.holding(from: $0) }
     }
 
     /// Running jobs whose lease owner is no registered worker, oldest lease first.

@@ -133,11 +133,13 @@ public final class PostgresJobQueue: QueueBackend {
 
     /// Claims the next eligible job for `workerID` with a lease of `leaseSeconds`, or nil.
     /// Expired leases go back to the queue first, in the same transaction. With
-    /// `preferDocument`, a queued job of that document is taken before any other.
+    /// `preferDocument`, a queued job of that document is taken before any other. With
+    /// `affinity`, jobs of documents the worker's store holds come first (`AffinityClaim`).
     ///
     /// The claim is one `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1)
     /// RETURNING`, whose subquery walks the partial index `jobs_claim` in claim order.
-    public func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64? = nil) throws -> ClaimedJob? {
+    public func claim(workerID: String, leaseSeconds: Double, preferDocument: Int64?,
+                      affinity: AffinityClaim?) throws -> ClaimedJob? {
         try session.transaction {
             let now = clock()
             try requeueExpiredRows(now: now)
@@ -145,6 +147,12 @@ public final class PostgresJobQueue: QueueBackend {
                let job = try claimRows(documentID: documentID, limit: 1, workerID: workerID,
                                        leaseSeconds: leaseSeconds, now: now, like: nil).first {
                 return job
+            }
+            if let affinity {
+                return try claimedJobs(session.query(
+                    AffinityClaimSQL.statement(placeholder: "$", lock: "FOR UPDATE OF j SKIP LOCKED",
+                                               returning: QueueRowMapping.claimedColumns),
+                    [workerID, now + leaseSeconds, now, affinity.storeID, now - affinity.waitSeconds])).first
             }
             return try claimedJobs(session.query(Self.claimSQL(
                 where: "state = 'queued' AND next_attempt_at <= $3", comparison: "=", limit: "1"),

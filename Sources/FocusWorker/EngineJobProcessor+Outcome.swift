@@ -27,9 +27,13 @@ extension EngineJobProcessor {
         return text
     }
 
-    /// What the queue records for an answered job.
+    /// What the queue records for an answered job; a stored-mode answer also tells which store
+    /// entry now holds the job's document.
     func outcome(_ answer: QAAnswer, job: ClaimedJob, settings: JobSettings) -> JobOutcome {
-        JobOutcome(
+        if let prefill = answer.prefill {
+            holdings.used(documentID: job.documentID, key: prefill.key, storeHit: prefill.storeHit)
+        }
+        return JobOutcome(
             answer: answer.text, answerTokenIDs: answer.tokens.map(Int.init),
             metrics: metrics(of: answer, job: job, settings: settings))
     }

@@ -36,6 +36,8 @@ public final class EngineJobProcessor: JobProcessor {
     private let makeDisplay: @Sendable (String) -> JobProgressDisplay?
     private var engines: [String: QAEngine] = [:]
     private var decodedSettings: [Claim: JobSettings] = [:]
+    /// The queue documents the store holds, by what this processor wrote and found there.
+    let holdings: StoreHoldings
 
     /// One claim of one job: its settings are decoded once for it.
     private struct Claim: Hashable {
@@ -56,7 +58,14 @@ public final class EngineJobProcessor: JobProcessor {
         self.storeBudget = storeBudget
         self.storeDirectoryMode = storeDirectoryMode
         makeDisplay = progressDisplay
+        holdings = StoreHoldings(directory: storeDirectory)
     }
+
+    /// The store folder: workers record the documents it holds and prefer their jobs.
+    public var localStorePath: String? { storeDirectory.path }
+
+    /// Documents prefilled into (or found in) the store, and evicted from it, since the last call.
+    public func takeStoreChanges() -> StoreHoldingChanges { holdings.takeChanges() }
 
     public func process(_ job: ClaimedJob, heartbeat: () throws -> Void) throws -> JobOutcome {
         defer { decodedSettings[Claim(job)] = nil }

@@ -11,7 +11,7 @@ struct InputValidationTests {
     static func snapshot(_ space: Workspace) throws -> String {
         let database = try Database(path: space.db)
         var text = ""
-        for table in ["documents", "document_texts", "jobs", "results", "job_metrics", "workers"] {
+        for table in ["documents", "document_texts", "jobs", "results", "job_metrics", "workers", "worker_documents"] {
             for row in try database.fetchAll("SELECT * FROM \(table) ORDER BY rowid") {
                 text += table + ": " + row.values.map { "\($0)" }.joined(separator: "|") + "\n"
             }
@@ -43,9 +43,11 @@ struct InputValidationTests {
         (["run", "--drain", "--max-time", "nan"], "--max-time"),
         (["run", "--max-time", "inf"], "--max-time"),
         (["daemon", "--lease-seconds", "inf"], "--lease-seconds"),
+        (["run", "--drain", "--affinity-wait=-1"], "--affinity-wait"),
+        (["daemon", "--affinity-wait", "nan"], "--affinity-wait"),
     ]
 
-    @Test("NaN and infinite numbers exit 64 naming the flag, in every command, touching nothing",
+    @Test("NaN, infinite and out-of-range numbers exit 64 naming the flag, in every command, touching nothing",
           arguments: badNumbers.indices)
     func nonFiniteNumbers(_ index: Int) throws {
         let (arguments, flag) = Self.badNumbers[index]

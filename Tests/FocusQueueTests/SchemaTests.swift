@@ -34,11 +34,11 @@ import FocusSQLite
         let tables = try database.fetchAll(
             "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name")
             .compactMap { $0.string("name") }
-        #expect(tables == ["document_texts", "documents", "job_metrics", "job_summary", "jobs", "queue_depth",
-                           "results", "throughput_by_day_mode", "workers"])
+        #expect(tables == ["document_holders", "document_texts", "documents", "job_metrics", "job_summary", "jobs",
+                           "queue_depth", "results", "throughput_by_day_mode", "worker_documents", "workers"])
         let strict = try database.fetchAll("SELECT name, strict FROM pragma_table_list "
             + "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        #expect(strict.count == 6)
+        #expect(strict.count == 7)
         #expect(strict.allSatisfy { $0.int("strict") == 1 })
     }
 

@@ -30,6 +30,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Claim up to N queued jobs of the same document at once and decode them together (stored mode).")
     var batch = 1
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Document affinity: prefer jobs whose document this worker's store holds; a job waits at most this many "
+            + "seconds for such a worker before any worker takes it (0: off).", valueName: "seconds"))
+    var affinityWait: Double = 30
+
     @Flag(name: .shortAndLong, help: "Print a summary even on success.")
     var verbose = false
 
@@ -41,6 +46,7 @@ struct RunCommand: ParsableCommand {
         if let maxJobs, maxJobs <= 0 { throw ValidationError("--max-jobs must be positive") }
         try checkNumberOption(maxTime, "--max-time", .above(0))
         try checkNumberOption(leaseSeconds, "--lease-seconds", WorkerLease.seconds)
+        try checkNumberOption(affinityWait, "--affinity-wait", WorkerLease.affinityWait)
     }
 
     func run() throws {
@@ -59,7 +65,8 @@ struct RunCommand: ParsableCommand {
             let report = try runWorker(
                 queue: queue, store: store, quiet: !verbose,
                 options: WorkerOptions(leaseSeconds: leaseSeconds, drain: drain, maxJobs: maxJobs, maxTime: maxTime,
-                                       stopBehavior: .releaseCurrent, batchSize: batch))
+                                       stopBehavior: .releaseCurrent, batchSize: batch,
+                                       affinityWait: affinityWait))
             if report.stopReason == .queueEmpty, let first = report.stranded.first {
                 let until = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: first.leaseExpiresAt))
                 let message = "\(report.stranded.count) job(s) stay running under the lease of a worker that is gone "
@@ -96,16 +103,23 @@ struct DaemonCommand: ParsableCommand {
     @Option(name: .long, help: "Claim up to N queued jobs of the same document at once and decode them together (stored mode).")
     var batch = 1
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Document affinity: prefer jobs whose document this worker's store holds; a job waits at most this many "
+            + "seconds for such a worker before any worker takes it (0: off).", valueName: "seconds"))
+    var affinityWait: Double = 30
+
     func validate() throws {
         if batch <= 0 { throw ValidationError("--batch must be positive") }
         try checkNumberOption(leaseSeconds, "--lease-seconds", WorkerLease.seconds)
+        try checkNumberOption(affinityWait, "--affinity-wait", WorkerLease.affinityWait)
     }
 
     func run() throws {
         try withQueueExitCodes {
             _ = try runWorker(
                 queue: queue, store: store, quiet: false,
-                options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent, batchSize: batch))
+                options: WorkerOptions(leaseSeconds: leaseSeconds, drain: false, stopBehavior: .releaseCurrent, batchSize: batch,
+                                       affinityWait: affinityWait))
         }
     }
 }
@@ -114,6 +128,8 @@ struct DaemonCommand: ParsableCommand {
 /// enough that a lease held by a worker on another host ends within a week.
 enum WorkerLease {
     static let seconds = NumberRange<Double>.atLeast(5).atMost(7 * 86_400)
+    /// The accepted affinity waits: none (off) up to a day.
+    static let affinityWait = NumberRange<Double>.atLeast(0).atMost(86_400)
 }
 
 /// Runs a worker with the engine as its processor until its options say stop.
