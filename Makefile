@@ -3,6 +3,7 @@
 #   make test   build and run the test suite
 #   make bench  benchmarks: numbers into bench-results/, a table on stdout
 #   make eval   quality and speed of every decoding mode on the evaluation sets
+#   make multihost  the queue on PostgreSQL with workers on three network-namespace hosts (root)
 
 SWIFT        ?= swift
 CONFIG       ?= release
@@ -14,7 +15,7 @@ STORE        ?= .focus/store
 PACKAGES     := libsqlite3-dev liblz4-dev libopenblas-dev pkg-config sqlite3 postgresql postgresql-client
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: deps build test run bench eval reliability clean
+.PHONY: deps build test run bench eval reliability multihost clean
 
 ## Install the C libraries and PostgreSQL that are missing (idempotent; quiet when all are present).
 ## The tests start their own PostgreSQL server from /usr/lib/postgresql/<version>/bin.
@@ -58,6 +59,11 @@ eval: build
 ## kill -9 the worker at random moments over a batch of jobs; every job must end done exactly once.
 reliability: build
 	bash Tests/Reliability/kill9.sh
+
+## PostgreSQL and three worker hosts in network namespaces: kill -9, a cut link, prefills per host
+## with and without document affinity. Needs root; not part of `make test`.
+multihost: build
+	bash Tests/Reliability/multihost.sh
 
 clean:
 	rm -rf .build .focus bench-results
