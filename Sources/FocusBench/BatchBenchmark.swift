@@ -77,17 +77,18 @@ struct BatchBenchmark: BenchmarkSuite {
         return SuiteResult(tables: [table], values: values)
     }
 
-    /// Times the questions one at a time, then together (each best of two), and compares tokens.
-    private func measure(
+    /// Times the questions one at a time, then together (each best of `repetitions`), and
+    /// compares tokens.
+    func measure(
         _ label: String, model: TransformerModel, source: DocumentKVSource, prompts: [DecodingPrompt],
-        parameters: DecodingParameters, context: BenchmarkContext
+        parameters: DecodingParameters, context: BenchmarkContext, repetitions: Int = 2
     ) throws -> Run {
         context.log("\(label): \(prompts.count) questions")
         var alone: [DecodingResult] = []
         var together: [DecodingResult] = []
         var sequential = Double.infinity
         var batched = Double.infinity
-        for _ in 0..<2 {
+        for _ in 0..<repetitions {
             let t0 = Clock.now()
             alone = try prompts.map { try BlockDecoder(model: model, documentSource: source).decode($0, parameters: parameters) }
             let t1 = Clock.now()

@@ -27,7 +27,9 @@ enum BenchmarkRegistry {
     static let suites: [any BenchmarkSuite] = [
         RuntimeBenchmark(),
         FusedAttentionBenchmark(),
+        DecodeStepBenchmark(),
         LLaDA8BBenchmark(),
+        LLaDA8BBatchBenchmark(),
         TokenizerBenchmark(),
         StoreBenchmark(),
         PipelineBenchmark(),

@@ -17,6 +17,7 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
     /// One weight format's measurements.
     struct Run {
         var format: String
+        var rows: Int
         var layerWeightBytes: Int
         var headWeightBytes: Int
         var prefillPerLayer: Double
@@ -31,7 +32,7 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
         let spec = context.quick
             ? GeneratedModelSpec(hiddenSize: 256, layers: 2, heads: 4, mlp: 768, vocabulary: 4096)
             : GeneratedModelSpec(hiddenSize: 4096, layers: 2, heads: 32, mlp: 12_288, vocabulary: 126_464)
-        let (prompt, active) = context.quick ? (128, 32) : (1024, 32)
+        let (prompt, activeCounts) = context.quick ? (128, [8, 32]) : (1024, [8, 32])
         let bf16 = try spec.materialize(in: context)
         let int8 = bf16.deletingLastPathComponent().appendingPathComponent(bf16.lastPathComponent + "-int8")
         if !FileManager.default.fileExists(atPath: int8.appendingPathComponent("config.json").path) {
@@ -45,28 +46,43 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
         var runs: [Run] = []
         for (format, directory) in [("bf16", bf16), ("int8", int8)] {
             let model = try TransformerModel(directory: directory, residency: .streamed)
-            let run = measure(model, format: format, spec: spec, prompt: prompt, active: active)
-            context.log("\(format): step \(Format.number(run.step)) s (extrapolated), prefill \(Format.number(run.prefillPerLayer)) s/layer")
-            runs.append(run)
+            let cache = prefill(model, spec: spec, prompt: prompt)
+            context.log("\(format): prefill \(Format.number(cache.seconds)) s/layer")
+            for active in activeCounts {
+                let run = measure(model, format: format, spec: spec, kv: cache, active: active)
+                context.log("\(format), \(active) rows: step \(Format.number(run.step)) s (extrapolated)")
+                runs.append(run)
+            }
         }
         return SuiteResult(
-            tables: [table(runs, spec: spec, prompt: prompt, active: active, bandwidth: bandwidth)],
+            tables: [table(runs, spec: spec, prompt: prompt, bandwidth: bandwidth)],
             values: values(runs, bandwidth: bandwidth))
     }
 
-    /// Times layer 0 over a `prompt`-token prefill, then a step of `active` rows attending to
-    /// the prompt's KV, and the head over the active rows; best of 3 (prefill: 1).
-    func measure(_ model: TransformerModel, format: String, spec: GeneratedModelSpec, prompt: Int, active: Int) -> Run {
+    /// Layer 0 over a `prompt`-token prefill (timed once) and the KV it produced.
+    func prefill(_ model: TransformerModel, spec: GeneratedModelSpec, prompt: Int) -> (keys: Matrix, values: Matrix, seconds: Double) {
         let d = spec.hiddenSize
         let hidden = Matrix(rows: prompt, columns: d)
         let input = RandomMatrix.make(count: prompt * d, seed: 41, scale: 0.1)
         defer { input.deallocate() }
         hidden.data.update(from: input, count: prompt * d)
         var kv: (keys: Matrix, values: Matrix)?
-        let prefill = Timing.measure {
+        let timing = Timing.measure {
             kv = model.runLayer(0, hidden: hidden, positions: (0..<prompt).map(Int32.init))
         }
-        let cache = kv!
+        return (kv!.keys, kv!.values, timing.wall)
+    }
+
+    /// Times a step of `active` rows through layer 1 attending to the prefill's KV, and the head
+    /// over the active rows; best of 3.
+    func measure(
+        _ model: TransformerModel, format: String, spec: GeneratedModelSpec,
+        kv cache: (keys: Matrix, values: Matrix, seconds: Double), active: Int
+    ) -> Run {
+        let d = spec.hiddenSize
+        let prompt = cache.keys.rows
+        let input = RandomMatrix.make(count: active * d, seed: 41, scale: 0.1)
+        defer { input.deallocate() }
         let context = [KVSegment(keys: cache.keys.data, values: cache.values.data, rows: prompt, stride: cache.keys.columns)]
         let rows = Matrix(rows: active, columns: d)
         let positions = (0..<active).map { Int32(prompt + $0) }
@@ -78,28 +94,27 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
         let bytesPerWeight = format == "int8" ? 1.0 + 4.0 / Double(Int8Weight.blockSize) : 2.0
         let layerParameters = 4 * d * d + 3 * d * spec.mlp
         return Run(
-            format: format, layerWeightBytes: Int(Double(layerParameters) * bytesPerWeight),
+            format: format, rows: active, layerWeightBytes: Int(Double(layerParameters) * bytesPerWeight),
             headWeightBytes: Int(Double(spec.vocabulary * d) * bytesPerWeight),
-            prefillPerLayer: prefill.wall, stepPerLayer: step.wall, head: head.wall)
+            prefillPerLayer: cache.seconds, stepPerLayer: step.wall, head: head.wall)
     }
 
-    private func table(_ runs: [Run], spec: GeneratedModelSpec, prompt: Int, active: Int, bandwidth: Double) -> ResultTable {
-        let bf16 = runs.first { $0.format == "bf16" }
-        return ResultTable(
+    private func table(_ runs: [Run], spec: GeneratedModelSpec, prompt: Int, bandwidth: Double) -> ResultTable {
+        ResultTable(
             title: "d \(spec.hiddenSize), \(spec.heads) heads, MLP \(spec.mlp), vocabulary \(spec.vocabulary); "
                 + "\(spec.layers) generated layers, times per layer measured and EXTRAPOLATED to \(Self.realLayers) layers; "
-                + "prefill \(prompt) tokens, step of \(active) active rows against \(prompt) cached; "
+                + "prefill \(prompt) tokens, step of the active rows against \(prompt) cached; "
                 + "copy bandwidth \(Format.number(bandwidth / 1e9)) GB/s",
             columns: [
-                "weights", "prefill s/layer", "prefill s ×\(Self.realLayers) (extrapolated)", "step s/layer", "head s",
+                "weights", "active rows", "prefill s/layer", "prefill s ×\(Self.realLayers) (extrapolated)", "step s/layer", "head s",
                 "step s ×\(Self.realLayers) + head (extrapolated)", "weight GB/step", "% of bandwidth limit",
                 "step speed vs bf16", "target",
             ],
             rows: runs.map { run in
                 let limit = Double(run.stepBytes) / bandwidth
-                let speedup = bf16.map { $0.step / run.step } ?? 1
+                let speedup = runs.first { $0.format == "bf16" && $0.rows == run.rows }.map { $0.step / run.step } ?? 1
                 return [
-                    run.format, Format.number(run.prefillPerLayer), Format.number(Double(Self.realLayers) * run.prefillPerLayer),
+                    run.format, "\(run.rows)", Format.number(run.prefillPerLayer), Format.number(Double(Self.realLayers) * run.prefillPerLayer),
                     Format.number(run.stepPerLayer), Format.number(run.head), Format.number(run.step),
                     Format.number(Double(run.stepBytes) / 1e9), Format.percent(limit / run.step),
                     String(format: "%.2f×", speedup),
@@ -112,7 +127,7 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
     private func values(_ runs: [Run], bandwidth: Double) -> [String: JSONValue] {
         var values: [String: JSONValue] = ["copy_bandwidth_bytes_per_second": .number(bandwidth)]
         for run in runs {
-            values[run.format] = .object([
+            values["\(run.format)_rows\(run.rows)"] = .object([
                 "prefill_seconds_per_layer": .number(run.prefillPerLayer), "step_seconds_per_layer": .number(run.stepPerLayer),
                 "head_seconds": .number(run.head), "step_seconds_extrapolated_32_layers": .number(run.step),
                 "step_weight_bytes": .number(Double(run.stepBytes)),

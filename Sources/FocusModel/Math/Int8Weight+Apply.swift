@@ -10,7 +10,11 @@ extension Int8Weight {
         into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false
     ) {
         guard rows > 0 else { return }
-        if rows <= Self.directRows {
+        if rows <= FewRowProduct.maxRows {
+            FewRowProduct.apply(
+                Int8Rows(values: values, scales: scales, inFeatures: inFeatures, blocksPerRow: blocksPerRow),
+                outFeatures: outFeatures, x: x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
+        } else if rows <= Self.directRows {
             applyDirect(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
         } else if rows <= Self.blockedRows {
             applyBlocked(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)

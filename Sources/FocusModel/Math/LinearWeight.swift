@@ -72,6 +72,9 @@ public final class LinearWeight: @unchecked Sendable {
             quantized.apply(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
             return
         }
+        if rows <= FewRowProduct.maxRows, applyFewRows(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate) {
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         if let dense {
             multiplyTransposed(
@@ -92,6 +95,24 @@ public final class LinearWeight: @unchecked Sendable {
                 c: y + start, ldc: ldy, beta: beta)
             start += count
         }
+    }
+
+    /// The few-row kernel over the Float or bfloat16 weights; false for other formats.
+    private func applyFewRows(
+        _ x: UnsafePointer<Float>, rows: Int, ldx: Int,
+        into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
+    ) -> Bool {
+        if let dense {
+            FewRowProduct.apply(
+                Float32Rows(base: dense, inFeatures: inFeatures), outFeatures: outFeatures,
+                x: x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
+            return true
+        }
+        guard source.dataType == .bf16 else { return false }
+        FewRowProduct.apply(
+            BFloat16Rows(base: source.bytes, inFeatures: inFeatures),
+            outFeatures: outFeatures, x: x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
+        return true
     }
 
     /// Copies row `index` of the weight (an embedding row) into `out` as Float.

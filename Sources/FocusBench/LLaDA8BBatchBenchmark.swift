@@ -1,0 +1,74 @@
+import FocusDecoding
+import FocusModel
+import Foundation
+
+/// Sixteen questions about one document at LLaDA-8B's layer shapes (the generated two-layer
+/// checkpoint of the `llada8b` suite, bf16 and its 8-bit copy): decoded one after another
+/// against together, in `stored` mode, same tokens required. A step of one question reads every
+/// weight for a few rows; together, the sixteen questions' rows share one read.
+struct LLaDA8BBatchBenchmark: BenchmarkSuite {
+    let name = "llada8b-batch"
+    let title = "LLaDA-8B layer shapes: sixteen questions about one document, one at a time against together"
+
+    /// Questions per second together should be at least this multiple of one at a time.
+    static let target = 8.0
+
+    func run(_ context: BenchmarkContext) throws -> SuiteResult {
+        let spec = context.quick
+            ? GeneratedModelSpec(hiddenSize: 256, layers: 2, heads: 4, mlp: 768, vocabulary: 4096)
+            : GeneratedModelSpec(hiddenSize: 4096, layers: 2, heads: 32, mlp: 12_288, vocabulary: 126_464)
+        let (documentLength, answerLength, questions) = context.quick ? (128, 4, 4) : (512, 8, 16)
+        let bf16 = try spec.materialize(in: context)
+        let int8 = bf16.deletingLastPathComponent().appendingPathComponent(bf16.lastPathComponent + "-int8")
+        if !FileManager.default.fileExists(atPath: int8.appendingPathComponent("config.json").path) {
+            try? FileManager.default.removeItem(at: int8)
+            try ModelQuantizer.quantize(model: bf16, to: int8)
+        }
+        var runs: [(String, BatchBenchmark.Run)] = []
+        for (format, directory) in [("bf16", bf16), ("int8", int8)] {
+            let model = try TransformerModel(directory: directory, residency: .streamed)
+            var generator = SplitMix64(seed: 5)
+            func tokens(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32(generator.next() % 4000) + 10 } }
+            let document = tokens(documentLength)
+            context.log("\(format): prefilling a \(documentLength)-token document")
+            let cache = DenseKVCache(configuration: model.configuration, capacity: documentLength)
+            _ = model.prefill(tokens: document, into: cache)
+            let prompts = (0..<questions).map { _ in
+                DecodingPrompt(tokens: document + tokens(16), documentLength: documentLength)
+            }
+            var parameters = DecodingParameters(mode: .stored)
+            parameters.threshold = nil
+            parameters.generationLength = answerLength
+            parameters.blockLength = answerLength
+            parameters.steps = answerLength
+            parameters.focus.blockSize = 64
+            let run = try BatchBenchmark().measure(
+                "stored, \(format)", model: model, source: InMemoryDocumentKV(cache: cache), prompts: prompts,
+                parameters: parameters, context: context, repetitions: 1)
+            context.log("\(format): \(String(format: "%.2f", run.speedup))× together")
+            runs.append((format, run))
+        }
+        let table = ResultTable(
+            title: "d \(spec.hiddenSize), \(spec.layers) generated layers, \(spec.heads) heads, MLP \(spec.mlp), vocabulary "
+                + "\(spec.vocabulary), weights streamed; \(documentLength)-token document, \(questions) questions, "
+                + "\(answerLength)-token answers, one token a step; one run each",
+            columns: ["weights", "questions", "q/s one at a time", "q/s together", "speedup", "same tokens", "target"],
+            rows: runs.map { format, run in
+                [
+                    format, "\(run.questions)", Format.number(Double(run.questions) / run.sequentialSeconds),
+                    Format.number(Double(run.questions) / run.batchedSeconds), String(format: "%.2f×", run.speedup),
+                    run.identical ? "yes" : "no",
+                    "≥ \(Format.number(Self.target))×: \(Format.verdict(run.speedup >= Self.target && run.identical))",
+                ]
+            })
+        var values: [String: JSONValue] = ["model": .string(spec.directoryName)]
+        for (format, run) in runs {
+            values[format] = .object([
+                "questions": .number(Double(run.questions)), "sequential_seconds": .number(run.sequentialSeconds),
+                "batched_seconds": .number(run.batchedSeconds), "speedup": .number(run.speedup),
+                "identical_tokens": .bool(run.identical),
+            ])
+        }
+        return SuiteResult(tables: [table], values: values)
+    }
+}
