@@ -22,7 +22,7 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
         let int8 = bf16.deletingLastPathComponent().appendingPathComponent(bf16.lastPathComponent + "-int8")
         if !FileManager.default.fileExists(atPath: int8.appendingPathComponent("config.json").path) {
             try? FileManager.default.removeItem(at: int8)
-            try ModelQuantizer.quantize(model: bf16, to: int8)
+            _ = try ModelQuantizer.quantize(model: bf16, to: int8)
         }
         var runs: [(String, BatchBenchmark.Run)] = []
         for (format, directory) in [("bf16", bf16), ("int8", int8)] {

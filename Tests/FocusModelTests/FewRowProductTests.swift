@@ -4,10 +4,11 @@ import Testing
 @testable import FocusModel
 
 /// The few-row kernel of decoding steps against the `cblas_sgemm` path of the same weights, for
-/// f32, bf16 and 8-bit storage, over row counts and widths that exercise every partial tile.
+/// f32, bf16 and 8-bit storage, over row counts and widths that exercise every partial tile and
+/// several passes over the weights (more than `FewRowProduct.rowBlock` rows).
 @Suite struct FewRowProductTests {
     static let shapes: [(rows: Int, inFeatures: Int, outFeatures: Int)] = [
-        (1, 64, 67), (3, 16, 5), (4, 70, 1), (5, 1_000, 300), (17, 129, 66), (32, 256, 513),
+        (1, 64, 67), (3, 16, 5), (4, 70, 1), (5, 1_000, 300), (17, 129, 66), (32, 256, 513), (70, 130, 45),
     ]
 
     @Test(arguments: shapes.indices)
@@ -58,10 +59,9 @@ import Testing
         }
     }
 
-    /// `LinearWeight.apply` (which takes the few-row kernel up to `FewRowProduct.maxRows` rows)
-    /// and the kernel called directly both equal `cblas_sgemm` over `floats`.
+    /// `LinearWeight.apply` (which takes the few-row kernel up to `FewRowProduct.maxRows` rows,
+    /// or `maxStoredRows` for bf16) and the kernel called directly both equal `cblas_sgemm`.
     private func check(_ weight: LinearWeight, floats: UnsafePointer<Float>, rows: Int) throws {
-        #expect(rows <= FewRowProduct.maxRows)
         let (inFeatures, outFeatures) = (weight.inFeatures, weight.outFeatures)
         try compare(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, floats: floats) { x, y, accumulate in
             weight.apply(x, rows: rows, ldx: inFeatures + 3, into: y, ldy: outFeatures + 2, accumulate: accumulate)

@@ -93,7 +93,8 @@ struct Int8Rows: PackedWeightRows {
     }
 }
 
-/// `y = beta·y + x · Wᵀ` for the few input rows of a decoding step (at most `maxRows`).
+/// `y = beta·y + x · Wᵀ` for the few input rows of a decoding step (at most `maxRows`, or
+/// `maxStoredRows` for weights kept as bf16 or 8-bit).
 ///
 /// The weights are streamed from memory once: each work item takes a run of output rows, and
 /// for every four of them computes the dot products with four input rows at a time in sixteen
@@ -104,8 +105,24 @@ public enum FewRowProduct {
     /// 8-bit weights, widened chunks): `FOCUS_FEW_ROWS`, else 32; 0 turns the kernel off.
     /// Benchmarks set it to time both paths in one run.
     nonisolated(unsafe) public static var maxRows: Int = getenvString("FOCUS_FEW_ROWS").flatMap(Int.init) ?? 32
+    /// Input rows up to which bf16 and 8-bit weights (kept in their stored format, where the
+    /// alternative widens them through memory) take this kernel: `FOCUS_FEW_ROWS_STORED`, else
+    /// 128. Batched decoding steps stack a few rows of many requests.
+    nonisolated(unsafe) public static var maxStoredRows: Int =
+        getenvString("FOCUS_FEW_ROWS_STORED").flatMap(Int.init) ?? 128
+    /// Whether a product over `rows` input rows takes this kernel; `stored` when the weights
+    /// are kept as bf16 or 8-bit.
+    static func takes(rows: Int, stored: Bool) -> Bool {
+        maxRows > 0 && rows <= (stored ? max(maxRows, maxStoredRows) : maxRows)
+    }
+
     /// Output rows one work item covers at most (a multiple of 4).
     static let itemRows = 256
+    /// Input rows one pass over a work item's weight rows takes; more rows make more passes.
+    static let rowBlock = 32
+    /// Output rows of a work item when there are several passes, so that its weight rows stay
+    /// in the core's cache between them (a multiple of 4).
+    static let blockedItemRows = 32
 
     static func apply<W: PackedWeightRows>(
         _ weights: W, outFeatures: Int, x: UnsafePointer<Float>, rows: Int, ldx: Int,
@@ -128,20 +145,26 @@ public enum FewRowProduct {
             }
         }
         let perCore = (outFeatures + 4 * ComputeThreads.count - 1) / (4 * ComputeThreads.count) * 4
-        let span = max(4, min(Self.itemRows, perCore))
+        let span = max(4, min(rows > Self.rowBlock ? Self.blockedItemRows : Self.itemRows, perCore))
         let items = (outFeatures + span - 1) / span
         ComputeThreads.parallelFor(items) { item in
             let upper = min(outFeatures, (item + 1) * span)
-            var o = item * span
-            while o < upper {
-                var r = 0
-                while r < rows {
-                    tile(
-                        weights, firstRow: o, rowCount: min(4, upper - o), permuted: permuted, full: full, x: x,
-                        firstInput: r, inputCount: min(4, rows - r), ldx: ldx, y: y, ldy: ldy, accumulate: accumulate)
-                    r += 4
+            var block = 0
+            while block < rows {
+                let blockEnd = min(rows, block + Self.rowBlock)
+                var o = item * span
+                while o < upper {
+                    var r = block
+                    while r < blockEnd {
+                        tile(
+                            weights, firstRow: o, rowCount: min(4, upper - o), permuted: permuted, full: full, x: x,
+                            firstInput: r, inputCount: min(4, blockEnd - r), ldx: ldx, y: y, ldy: ldy,
+                            accumulate: accumulate)
+                        r += 4
+                    }
+                    o += 4
                 }
-                o += 4
+                block = blockEnd
             }
         }
     }

@@ -10,7 +10,7 @@ extension Int8Weight {
         into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false
     ) {
         guard rows > 0 else { return }
-        if rows <= FewRowProduct.maxRows {
+        if FewRowProduct.takes(rows: rows, stored: true) {
             FewRowProduct.apply(
                 Int8Rows(values: values, scales: scales, inFeatures: inFeatures, blocksPerRow: blocksPerRow),
                 outFeatures: outFeatures, x: x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)

@@ -72,7 +72,7 @@ public final class LinearWeight: @unchecked Sendable {
             quantized.apply(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
             return
         }
-        if rows <= FewRowProduct.maxRows, applyFewRows(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate) {
+        if FewRowProduct.takes(rows: rows, stored: dense == nil), applyFewRows(x, rows: rows, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate) {
             return
         }
         let beta: Float = accumulate ? 1 : 0
