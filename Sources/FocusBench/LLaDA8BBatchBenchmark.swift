@@ -52,12 +52,15 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
             title: "d \(spec.hiddenSize), \(spec.layers) generated layers, \(spec.heads) heads, MLP \(spec.mlp), vocabulary "
                 + "\(spec.vocabulary), weights streamed; \(documentLength)-token document, \(questions) questions, "
                 + "\(answerLength)-token answers, one token a step; one run each",
-            columns: ["weights", "questions", "q/s one at a time", "q/s together", "speedup", "same tokens", "target"],
+            columns: [
+                "weights", "questions", "q/s one at a time", "q/s together", "speedup", "same tokens",
+                "row-layers computed (alone / together)", "target",
+            ],
             rows: runs.map { format, run in
                 [
                     format, "\(run.questions)", Format.number(Double(run.questions) / run.sequentialSeconds),
                     Format.number(Double(run.questions) / run.batchedSeconds), String(format: "%.2f×", run.speedup),
-                    run.identical ? "yes" : "no",
+                    run.identical ? "yes" : "no", "\(run.computedRowsSequential) / \(run.computedRowsBatched)",
                     "≥ \(Format.number(Self.target))×: \(Format.verdict(run.speedup >= Self.target && run.identical))",
                 ]
             })
@@ -67,6 +70,8 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
                 "questions": .number(Double(run.questions)), "sequential_seconds": .number(run.sequentialSeconds),
                 "batched_seconds": .number(run.batchedSeconds), "speedup": .number(run.speedup),
                 "identical_tokens": .bool(run.identical),
+                "computed_rows_sequential": .number(Double(run.computedRowsSequential)),
+                "computed_rows_batched": .number(Double(run.computedRowsBatched)),
             ])
         }
         return SuiteResult(tables: [table], values: values)
