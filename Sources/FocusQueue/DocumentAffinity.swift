@@ -72,6 +72,9 @@ public enum AffinityClaimSQL {
     /// store holds (rank 0), a job of a document no other live worker's store holds (rank 1), a job
     /// eligible since the wait bound (rank 2). The best by priority, rank, age and id is claimed;
     /// a candidate found by a weaker rank than its own is never better than its own rank's.
+    /// A job on a second or later attempt (its last attempt failed, or its worker died) is never
+    /// a rank-0 candidate: it keeps its place by eligibility time instead of jumping ahead of this
+    /// store's fresh work, so a restarted worker does not take the job it may have died on first.
     public static func statement(placeholder p: String, lock: String, returning columns: String) -> String {
         let eligible = "j.state = 'queued' AND j.next_attempt_at <= \(p)3"
         let order = "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 1 \(lock)"
@@ -83,7 +86,7 @@ public enum AffinityClaimSQL {
                     SELECT * FROM (
                         SELECT j.id, j.priority, 0 AS claim_rank, j.next_attempt_at FROM jobs j
                         JOIN worker_documents h ON h.document_id = j.document_id AND h.store_id = \(p)4
-                        WHERE \(eligible) \(order)) held_here
+                        WHERE \(eligible) AND j.attempt = 0 \(order)) held_here
                     UNION ALL
                     SELECT * FROM (
                         SELECT j.id, j.priority, 1 AS claim_rank, j.next_attempt_at FROM jobs j

@@ -46,6 +46,27 @@ extension JobLifecycleTests {
         #expect(try fixture.queue.holdings().isEmpty, "an evicted document is no longer held")
     }
 
+    @Test(arguments: Backend.allCases) func aRetriedJobWaitsItsTurnInsteadOfJumpingAhead(_ backend: Backend) throws {
+        let fixture = try BackendFixture(backend)
+        defer { fixture.remove() }
+        let held = try fixture.addDocument(1)
+        let free = try fixture.addDocument(2)
+        let retried = try fixture.addJobs(1, documentID: held, prefix: "retried")[0]
+        fixture.clock.advance(by: 1)
+        let waiting = try fixture.addJobs(1, documentID: free, prefix: "waiting")[0]
+        try Self.registerHolder("w1", store: "h1:/store", holding: [held], in: fixture)
+
+        let first = try #require(try fixture.queue.claim(workerID: "w1", leaseSeconds: 5))
+        #expect(first.id == retried)
+        fixture.clock.advance(by: 10)
+        #expect(try fixture.queue.requeueExpired(now: nil) == 1, "its lease ran out: back in the queue")
+        try fixture.queue.workerHeartbeat(id: "w1")
+
+        #expect(try Self.claim("w1", store: "h1:/store", in: fixture)?.id == waiting,
+                "a retry of a held document does not go before older work")
+        #expect(try Self.claim("w1", store: "h1:/store", in: fixture)?.id == retried)
+    }
+
     @Test(arguments: Backend.allCases) func aJobWaitsForItsHolderAtMostTheAffinityWait(_ backend: Backend) throws {
         let fixture = try BackendFixture(backend)
         defer { fixture.remove() }
