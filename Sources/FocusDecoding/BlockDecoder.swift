@@ -32,6 +32,15 @@ public struct BlockDecoder: DiffusionDecoder {
         }
         return state.finish()
     }
+
+    /// Decodes a question of a block-wise mode (`cached`, `focus`, and `stored` with the
+    /// input's document source): the decoder of those modes' descriptors.
+    static func decodeBlockWise(_ input: ModeDecodingInput) throws -> DecodingResult {
+        var decoder = BlockDecoder(
+            model: input.model, extraStopTokens: input.extraStopTokens, documentSource: input.documentSource)
+        decoder.onStep = input.onStep
+        return try decoder.decode(input.prompt, parameters: input.parameters)
+    }
 }
 
 extension DiffusionDecoder {

@@ -1,8 +1,7 @@
-/// What a decoding mode is, read by every part that behaves differently by mode: the per-request
+/// What a decoding mode needs and does, read by every part that behaves differently by mode: the per-request
 /// state (which rows a step recomputes), the batch decoder (which modes it accepts), the engine
 /// (where the document's KV comes from, and which questions it decodes together) and the worker
-/// (which jobs it claims together). A mode is described here once; its decoder is the engine's
-/// `ModeDecoder`.
+/// (which jobs it claims together). Each mode's descriptor (`DecodingMode`) holds its traits.
 public struct DecodingModeTraits: Sendable, Equatable {
     /// The rows a denoising step inside a block recomputes.
     public enum StepRows: Sendable, Equatable {
@@ -34,18 +33,4 @@ public struct DecodingModeTraits: Sendable, Equatable {
     /// Questions about one document are answered together: their document KV is shared (from
     /// the store) and their steps can run as one forward.
     public var answersTogether: Bool { documentFromStore && decodesTogether }
-}
-
-extension DecodingMode {
-    /// The mode's traits: the one place that says what each mode does.
-    public var traits: DecodingModeTraits {
-        switch self {
-        case .vanilla: return DecodingModeTraits(stepRows: .wholeSequence, documentFromStore: false, decodesTogether: false)
-        case .cached: return DecodingModeTraits(stepRows: .wholeBlock, documentFromStore: false, decodesTogether: true)
-        case .focus: return DecodingModeTraits(stepRows: .focusedRows, documentFromStore: false, decodesTogether: true)
-        case .stored: return DecodingModeTraits(stepRows: .focusedRows, documentFromStore: true, decodesTogether: true)
-        case .storedRefresh:
-            return DecodingModeTraits(stepRows: .wholeBlock, documentFromStore: true, decodesTogether: false)
-        }
-    }
 }

@@ -1,17 +1,3 @@
-/// Which decoder answers a question.
-public enum DecodingMode: String, CaseIterable, Sendable, Codable {
-    /// LLaDA's reference sampler: a full forward over the whole sequence at every step.
-    case vanilla
-    /// Fast-dLLM: KV cache refreshed at block starts, threshold parallel decoding.
-    case cached
-    /// Focus-dLLM on top of `cached`: predicted queries, sinks and block-sparse attention.
-    case focus
-    /// Document KV read from the document store and never recomputed (Focus attention on top).
-    case stored
-    /// Stored KV selects blocks; the selected blocks are recomputed with the question.
-    case storedRefresh = "stored-refresh"
-}
-
 /// How a cached decoder refreshes its KV at the start of each block.
 public enum CacheRefresh: String, Sendable, Codable {
     /// Fast-dLLM: the whole sequence, prompt included, is recomputed at each block start.

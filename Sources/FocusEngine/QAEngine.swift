@@ -87,29 +87,30 @@ public final class QAEngine: @unchecked Sendable {
         let fromStore = mode.traits.documentFromStore
         let decodingPrompt = fromStore ? storedPrompt(prompt, options: request.prefill) : prompt
         try checkLength(decodingPrompt, generationLength: request.parameters.generationLength)
-        var parameters = request.parameters
         var prefillReport: PrefillReport?
         var repaired = 0
         let result: DecodingResult
-        let decoder = ModeDecoder.forMode(mode)
-        let onStep = Self.stepReporter(request.heartbeat, total: parameters.steps)
+        var input = ModeDecodingInput(
+            model: loaded.model, extraStopTokens: loaded.stopTokens, prompt: decodingPrompt, parameters: request.parameters)
+        input.reuseExactDocumentKV = request.reuseExactDocumentKV
+        input.vanillaStepLimit = request.vanillaStepLimit
+        input.documentPositionsRepeat = request.prefill.chunkPositions == .local
+        input.onStep = Self.stepReporter(request.heartbeat, total: request.parameters.steps)
         if fromStore {
-            parameters.focus.blockSize = request.prefill.blockSize
-            let storedParameters = parameters
+            input.parameters.focus.blockSize = request.prefill.blockSize
+            let storedInput = input
             (result, prefillReport, repaired) = try withStoredSource(request, prompt: prompt) { source in
-                try decoder.decode(ModeDecodingInput(
-                    loaded: loaded, prompt: decodingPrompt, parameters: storedParameters, source: source,
-                    request: request, onStep: onStep))
+                var withSource = storedInput
+                withSource.documentSource = source
+                return try mode.decode(withSource)
             }
         } else {
-            result = try decoder.decode(ModeDecodingInput(
-                loaded: loaded, prompt: decodingPrompt, parameters: parameters, source: nil, request: request,
-                onStep: onStep))
+            result = try mode.decode(input)
         }
         var decoding = result
         if let report = prefillReport, !report.storeHit { decoding.prefillSeconds += report.seconds }
         return QAAnswer(
-            text: answerText(result.answerTokens), tokens: result.answerTokens, mode: parameters.mode, decoding: decoding,
+            text: answerText(result.answerTokens), tokens: result.answerTokens, mode: mode, decoding: decoding,
             documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
             corruptionsRepaired: repaired, totalSeconds: monotonicSeconds() - started,
             peakResidentBytes: ProcessMemory.peakResidentBytes)

@@ -5,7 +5,7 @@ import FocusModel
 
 /// Decoding options shared by `answer`, `eval` and `submit`.
 struct DecodingOptions: ParsableArguments {
-    @Option(name: .long, help: "vanilla, cached, focus, stored or stored-refresh. Default: stored for block-causal models, focus otherwise.")
+    @Option(name: .long, help: Self.modeHelp)
     var mode: DecodingMode?
 
     @Option(name: .long, help: "Answer canvas length in tokens.")
@@ -58,6 +58,15 @@ struct DecodingOptions: ParsableArguments {
 
     @Option(name: .long, help: "FOCUS eviction: the layer whose attention, compared with the layer before, scores the rows.")
     var evictLayer = EvictionParameters().scoringLayer
+
+    /// `--mode`'s help: the registered modes' names, and each one's summary.
+    static var modeHelp: ArgumentHelp {
+        let names = DecodingMode.allCases.map(\.name)
+        return ArgumentHelp(
+            names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
+                + ". Default: stored for block-causal models, focus otherwise.",
+            discussion: DecodingMode.allCases.map { "\($0.name): \($0.summary)" }.joined(separator: "\n"))
+    }
 
     /// Checks every decoding flag before a command touches a file, so that `answer`, `eval` and
     /// `submit` refuse the same flags the same way: a usage error (64) naming the flag.
