@@ -156,13 +156,9 @@ public final class DocumentWriter {
             throw StoreError.invalidArgument("layers \(missing) were never appended (\(header.layers) expected)")
         }
         let manifest = try DocumentManifest(
-            formatVersion: DocumentManifest.currentFormatVersion, key: key,
-            modelIdentity: header.modelIdentity, tokenizerDigest: header.tokenizerDigest,
-            prefillMode: header.prefillMode, prefillParameters: header.prefillParameters,
-            tokenCount: header.tokenCount, layers: header.layers, kvDim: header.kvDim,
-            blockSize: header.blockSize, numberFormat: header.numberFormat, codec: BlockCodec.codecName,
+            formatVersion: DocumentManifest.currentFormatVersion, key: key, header: header, codec: BlockCodec.codecName,
             shuffleElementBytes: codec.shuffleElementBytes, checksumAlgorithm: BoundChecksum.algorithm,
-            exactForQuestions: header.exactForQuestions, sinks: sinks, createdAt: FileSystem.now(),
+            sinks: sinks, createdAt: FileSystem.now(),
             layerRecords: layerRecords.map { $0! }, manifestChecksum: ""
         ).sealed()
         try writeSmallFile(EntryFiles.manifest, contents: try manifest.encoded())

@@ -12,8 +12,9 @@ public enum KVNumberFormat: String, Codable, Sendable, CaseIterable {
     case int8
 }
 
-/// What the engine states about a document before writing its KV.
-public struct DocumentHeader: Sendable, Equatable {
+/// What the engine states about a document before writing its KV. The manifest written with the
+/// KV holds it (`DocumentManifest.header`) and writes its fields at the top level of its JSON.
+public struct DocumentHeader: Codable, Sendable, Equatable {
     /// Model identity (config and weight digest).
     public var modelIdentity: String
     /// Digest of the tokenizer that produced the token ids.
@@ -87,8 +88,11 @@ public struct LayerRecord: Codable, Sendable, Equatable {
     public var blocks: [BlockRecord]
 }
 
-/// The JSON manifest of one stored document (`manifest.json` in the entry directory).
-public struct DocumentManifest: Codable, Sendable, Equatable {
+/// The JSON manifest of one stored document (`manifest.json` in the entry directory): the
+/// document's header, whose fields it writes beside its own and reads as its own
+/// (`manifest.tokenCount` is `manifest.header.tokenCount`), and the entry's layout.
+@dynamicMemberLookup
+public struct DocumentManifest: Sendable, Equatable {
     /// The on-disk format version this code writes and reads (2: bound checksums and a manifest
     /// checksum; entries of other versions are discarded and rebuilt).
     public static let currentFormatVersion = 2
@@ -97,22 +101,14 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
     public var formatVersion: Int
     /// The entry's key, 64 hex digits.
     public var key: String
-    public var modelIdentity: String
-    public var tokenizerDigest: String
-    public var prefillMode: String
-    public var prefillParameters: [String: String]
-    public var tokenCount: Int
-    public var layers: Int
-    public var kvDim: Int
-    public var blockSize: Int
-    public var numberFormat: KVNumberFormat
+    /// The header this manifest was written from: model, tokenizer, prefill, shapes, format.
+    public var header: DocumentHeader
     /// Compression of each block: `lz4-frame` (content checksum and content size on).
     public var codec: String
     /// Byte shuffle applied before compression: bytes per element grouped into planes (1 = none).
     public var shuffleElementBytes: Int
     /// Checksum algorithm of `BlockRecord.checksum` and `LayerRecord.keysChecksum`.
     public var checksumAlgorithm: String
-    public var exactForQuestions: Bool
     /// Sink token indices: one list shared by all layers, or one list per layer.
     public var sinks: [[Int32]]
     /// Creation time, seconds since 1970.
@@ -123,12 +119,10 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
     /// of the manifest makes the entry corrupt.
     public var manifestChecksum: String
 
-    /// The header this manifest was written from.
-    public var header: DocumentHeader {
-        DocumentHeader(
-            modelIdentity: modelIdentity, tokenizerDigest: tokenizerDigest, prefillMode: prefillMode,
-            prefillParameters: prefillParameters, tokenCount: tokenCount, layers: layers, kvDim: kvDim,
-            blockSize: blockSize, numberFormat: numberFormat, exactForQuestions: exactForQuestions)
+    /// A header field, read and written as the manifest's own.
+    public subscript<Value>(dynamicMember field: WritableKeyPath<DocumentHeader, Value>) -> Value {
+        get { header[keyPath: field] }
+        set { header[keyPath: field] = newValue }
     }
 
     /// Number of blocks per layer.
@@ -141,7 +135,43 @@ public struct DocumentManifest: Codable, Sendable, Equatable {
 
     /// Bytes of the KV as f32 (K and V, all layers): what the blocks decode to.
     public var decodedBytes: Int64 {
-        Int64(layers) * Int64(tokenCount) * Int64(kvDim) * 2 * 4
+        Int64(header.layers) * Int64(header.tokenCount) * Int64(header.kvDim) * 2 * 4
+    }
+}
+
+extension DocumentManifest: Codable {
+    /// The manifest's own keys; the header's fields sit beside them, under their own names.
+    private enum CodingKeys: String, CodingKey {
+        case formatVersion, key, codec, shuffleElementBytes, checksumAlgorithm, sinks, createdAt, layerRecords
+        case manifestChecksum
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        header = try DocumentHeader(from: decoder)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        key = try container.decode(String.self, forKey: .key)
+        codec = try container.decode(String.self, forKey: .codec)
+        shuffleElementBytes = try container.decode(Int.self, forKey: .shuffleElementBytes)
+        checksumAlgorithm = try container.decode(String.self, forKey: .checksumAlgorithm)
+        sinks = try container.decode([[Int32]].self, forKey: .sinks)
+        createdAt = try container.decode(Double.self, forKey: .createdAt)
+        layerRecords = try container.decode([LayerRecord].self, forKey: .layerRecords)
+        manifestChecksum = try container.decode(String.self, forKey: .manifestChecksum)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try header.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(formatVersion, forKey: .formatVersion)
+        try container.encode(key, forKey: .key)
+        try container.encode(codec, forKey: .codec)
+        try container.encode(shuffleElementBytes, forKey: .shuffleElementBytes)
+        try container.encode(checksumAlgorithm, forKey: .checksumAlgorithm)
+        try container.encode(sinks, forKey: .sinks)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(layerRecords, forKey: .layerRecords)
+        try container.encode(manifestChecksum, forKey: .manifestChecksum)
     }
 }
 

@@ -63,19 +63,19 @@ extension DocumentManifest {
             throw fail("manifestChecksum does not match the manifest (edited or damaged)")
         }
         guard (try? StoreKey(hex: key)) != nil else { throw fail("key '\(key)' is not 64 lowercase hex digits") }
-        guard tokenCount > 0, layers > 0, kvDim > 0, blockSize > 0 else {
+        guard header.tokenCount > 0, header.layers > 0, header.kvDim > 0, header.blockSize > 0 else {
             throw fail("tokenCount, layers, kvDim and blockSize must be positive")
         }
         guard codec == BlockCodec.codecName else { throw fail("codec '\(codec)' is not supported") }
         guard checksumAlgorithm == BoundChecksum.algorithm else {
             throw fail("checksumAlgorithm '\(checksumAlgorithm)' is not \(BoundChecksum.algorithm)")
         }
-        let blockCodec = BlockCodec(format: numberFormat, kvDim: kvDim)
+        let blockCodec = BlockCodec(format: header.numberFormat, kvDim: header.kvDim)
         guard shuffleElementBytes == blockCodec.shuffleElementBytes else {
-            throw fail("shuffleElementBytes \(shuffleElementBytes) does not suit \(numberFormat.rawValue)")
+            throw fail("shuffleElementBytes \(shuffleElementBytes) does not suit \(header.numberFormat.rawValue)")
         }
-        guard layerRecords.count == layers else {
-            throw fail("layerRecords has \(layerRecords.count) entries, layers is \(layers)")
+        guard layerRecords.count == header.layers else {
+            throw fail("layerRecords has \(layerRecords.count) entries, layers is \(header.layers)")
         }
         for (index, layer) in layerRecords.enumerated() {
             try validateLayer(layer, index: index, codec: blockCodec, fail: fail)
@@ -107,12 +107,12 @@ extension DocumentManifest {
     }
 
     private func validateSinks(fail: (String) -> StoreError) throws {
-        guard sinks.isEmpty || sinks.count == 1 || sinks.count == layers else {
-            throw fail("sinks has \(sinks.count) lists; expected 0, 1 or \(layers)")
+        guard sinks.isEmpty || sinks.count == 1 || sinks.count == header.layers else {
+            throw fail("sinks has \(sinks.count) lists; expected 0, 1 or \(header.layers)")
         }
         for (index, list) in sinks.enumerated() {
-            if let bad = list.first(where: { $0 < 0 || Int($0) >= tokenCount }) {
-                throw fail("sink \(bad) of list \(index) is outside 0..<\(tokenCount)")
+            if let bad = list.first(where: { $0 < 0 || Int($0) >= header.tokenCount }) {
+                throw fail("sink \(bad) of list \(index) is outside 0..<\(header.tokenCount)")
             }
             guard Set(list).count == list.count else { throw fail("sink list \(index) repeats an index") }
         }
