@@ -50,7 +50,7 @@ struct BatchBenchmark: BenchmarkSuite {
             cached.eviction = EvictionParameters()
             runs.append(try measure("cached + eviction 1.5×", model: model, source: source, prompts: prompts, parameters: cached, context: context))
         }
-        var values: [String: JSONValue] = [
+        var values: [String: ResultJSON] = [
             "model": .string(spec.directoryName), "document_tokens": .number(Double(documentLength)),
         ]
         var rows: [[String]] = []

@@ -15,11 +15,11 @@ protocol BenchmarkSuite {
     func run(_ context: BenchmarkContext) throws -> SuiteResult
     /// Subcommands run in a child process (`focus-bench --child NAME ARGS...`), for measurements
     /// that need a fresh process, such as peak memory. Each prints its result as JSON.
-    var childCommands: [String: ([String]) throws -> JSONValue] { get }
+    var childCommands: [String: ([String]) throws -> ResultJSON] { get }
 }
 
 extension BenchmarkSuite {
-    var childCommands: [String: ([String]) throws -> JSONValue] { [:] }
+    var childCommands: [String: ([String]) throws -> ResultJSON] { [:] }
 }
 
 /// Every suite `focus-bench` knows, in the order they run.
@@ -58,11 +58,11 @@ struct BenchmarkContext {
     }
 
     /// Runs `focus-bench --child command arguments...` and returns the JSON it prints.
-    func runChild(_ command: String, arguments: [String]) throws -> JSONValue {
+    func runChild(_ command: String, arguments: [String]) throws -> ResultJSON {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let output = try ExternalCommand.run(executable, arguments: ["--child", command] + arguments)
         guard let line = output.split(separator: "\n").last,
-            let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            let value = try? JSONDecoder().decode(ResultJSON.self, from: Data(line.utf8))
         else {
             throw BenchmarkError.invalidChildOutput(command: command, output: output)
         }
@@ -76,7 +76,7 @@ struct BenchmarkContext {
 struct SuiteResult {
     var tables: [ResultTable]
     /// Every number, keyed by what it is (units in the key names).
-    var values: [String: JSONValue]
+    var values: [String: ResultJSON]
 }
 
 /// A Markdown table.
@@ -93,10 +93,10 @@ struct ResultTable {
         return lines.joined(separator: "\n")
     }
 
-    var json: JSONValue {
+    var json: ResultJSON {
         .object([
-            "title": .string(title), "columns": .array(columns.map(JSONValue.string)),
-            "rows": .array(rows.map { .array($0.map(JSONValue.string)) }),
+            "title": .string(title), "columns": .array(columns.map(ResultJSON.string)),
+            "rows": .array(rows.map { .array($0.map(ResultJSON.string)) }),
         ])
     }
 }

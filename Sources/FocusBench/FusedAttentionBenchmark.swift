@@ -107,7 +107,7 @@ struct FusedAttentionBenchmark: BenchmarkSuite {
 
     private func values(
         _ attention: [AttentionRun], _ prefills: [(Attention.Kernel, PrefillBenchmark.Run)], gemm: GemmBenchmark.Result
-    ) -> [String: JSONValue] {
+    ) -> [String: ResultJSON] {
         var values = GemmBenchmark.values(gemm)
         values["attention"] = .array(
             attention.map { run in

@@ -80,8 +80,8 @@ struct GemmBenchmark {
         }
     }
 
-    static func values(_ result: Result) -> [String: JSONValue] {
-        var values: [String: JSONValue] = [
+    static func values(_ result: Result) -> [String: ResultJSON] {
+        var values: [String: ResultJSON] = [
             "sgemm_reference_gflops": .number(result.reference),
             "sgemm_single_thread_gflops": .number(result.singleThread),
         ]

@@ -124,8 +124,8 @@ struct LLaDA8BBenchmark: BenchmarkSuite {
             })
     }
 
-    private func values(_ runs: [Run], bandwidth: Double) -> [String: JSONValue] {
-        var values: [String: JSONValue] = ["copy_bandwidth_bytes_per_second": .number(bandwidth)]
+    private func values(_ runs: [Run], bandwidth: Double) -> [String: ResultJSON] {
+        var values: [String: ResultJSON] = ["copy_bandwidth_bytes_per_second": .number(bandwidth)]
         for run in runs {
             values["\(run.format)_rows\(run.rows)"] = .object([
                 "prefill_seconds_per_layer": .number(run.prefillPerLayer), "step_seconds_per_layer": .number(run.stepPerLayer),

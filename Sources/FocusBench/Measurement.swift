@@ -7,13 +7,14 @@ import Foundation
 
 // MARK: - JSON
 
-/// A JSON value, for results whose shape each suite decides.
-enum JSONValue: Codable, Equatable {
+/// A benchmark result written as JSON (`<suite>.json`), of the shape each suite decides. Not the
+/// tokenizer's `JSONValue`, which parses `tokenizer.json` keeping the order of its keys.
+enum ResultJSON: Codable, Equatable {
     case number(Double)
     case string(String)
     case bool(Bool)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([ResultJSON])
+    case object([String: ResultJSON])
     case null
 
     init(from decoder: Decoder) throws {
@@ -26,10 +27,10 @@ enum JSONValue: Codable, Equatable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([ResultJSON].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: ResultJSON].self))
         }
     }
 
@@ -111,7 +112,7 @@ struct Timing {
 
 /// Facts about the machine a run measured, written next to every result.
 enum MachineFacts {
-    static func collect() -> [String: JSONValue] {
+    static func collect() -> [String: ResultJSON] {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
@@ -125,7 +126,7 @@ enum MachineFacts {
         let formatter = ISO8601DateFormatter()
         return [
             "cpu_model": .string(model ?? "unknown"),
-            "cpu_simd": .array(simd.map(JSONValue.string)),
+            "cpu_simd": .array(simd.map(ResultJSON.string)),
             "cores_online": .number(Double(ProcessInfo.processInfo.activeProcessorCount)),
             "memory_bytes": .number(Double(memTotal * 1024)),
             "date": .string(formatter.string(from: Date())),
@@ -143,7 +144,7 @@ enum MachineFacts {
     }
 
     /// One line for the top of a Markdown report.
-    static func summary(_ facts: [String: JSONValue]) -> String {
+    static func summary(_ facts: [String: ResultJSON]) -> String {
         func text(_ key: String) -> String {
             switch facts[key] {
             case .string(let value)?: return value

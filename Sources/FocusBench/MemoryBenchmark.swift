@@ -69,7 +69,7 @@ struct MemoryBenchmark {
     // MARK: - Child
 
     /// The child: `MODEL_DIR TOKENS LOGIT_ROWS` → JSON with the peak resident bytes.
-    static func child(_ arguments: [String]) throws -> JSONValue {
+    static func child(_ arguments: [String]) throws -> ResultJSON {
         guard arguments.count == 3, let n = Int(arguments[1]), let rows = Int(arguments[2]), n > 0, rows > 0 else {
             throw BenchmarkError.usage("--child \(childCommand) MODEL_DIR TOKENS LOGIT_ROWS")
         }

@@ -63,7 +63,7 @@ struct PostgresQueueBenchmark: BenchmarkSuite {
                     "postgres": .number(postgres.millisecondsPerJob), "sqlite": .number(sqlite.millisecondsPerJob),
                 ]),
                 "drain_jobs_per_second": .object(Dictionary(uniqueKeysWithValues: drains.map { workers, drain in
-                    ("\(workers)", JSONValue.number(Double(drain.done) / drain.drainSeconds))
+                    ("\(workers)", ResultJSON.number(Double(drain.done) / drain.drainSeconds))
                 })),
                 "idle_daemon_share_of_one_core": .number(idle.share),
             ])

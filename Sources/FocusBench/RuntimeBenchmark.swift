@@ -18,7 +18,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
     /// Seconds of repeated forwards per prompt length (at most 3 runs, at least 1).
     static let repetitionBudget = 40.0
 
-    var childCommands: [String: ([String]) throws -> JSONValue] {
+    var childCommands: [String: ([String]) throws -> ResultJSON] {
         [MemoryBenchmark.childCommand: MemoryBenchmark.child]
     }
 
@@ -181,7 +181,7 @@ struct RuntimeBenchmark: BenchmarkSuite {
     private func values(
         gemm: GemmBenchmark.Result, prefill: [PrefillBenchmark.Run], dense: AttentionBenchmark.Run,
         costs: [AttentionBenchmark.TileCost], memory: MemoryBenchmark.Result
-    ) -> [String: JSONValue] {
+    ) -> [String: ResultJSON] {
         var values = GemmBenchmark.values(gemm)
         values["prefill"] = .array(
             prefill.map { run in

@@ -16,7 +16,7 @@ struct StoreBenchmark: BenchmarkSuite {
     /// The embedded model whose KV is measured.
     static let modelPath = "models/focus-qa-small"
 
-    var childCommands: [String: ([String]) throws -> JSONValue] {
+    var childCommands: [String: ([String]) throws -> ResultJSON] {
         [StoreQuestionBenchmark.childCommand: StoreQuestionBenchmark.child]
     }
 
@@ -232,7 +232,7 @@ struct StoreBenchmark: BenchmarkSuite {
             })
     }
 
-    private func value(_ run: FormatRun) -> JSONValue {
+    private func value(_ run: FormatRun) -> ResultJSON {
         .object([
             "format": .string(run.format.rawValue), "tokens": .number(Double(run.tokens)),
             "layers": .number(Double(run.layers)), "kv_dim": .number(Double(run.kvDim)),

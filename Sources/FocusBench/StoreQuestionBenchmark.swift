@@ -44,7 +44,7 @@ enum StoreQuestionBenchmark {
         /// Every layer's K and V as f32.
         var modelKVBytes: Int { layerKVBytes * layers }
 
-        init(set: String, report: JSONValue) throws {
+        init(set: String, report: ResultJSON) throws {
             func field(_ key: String) throws -> Double {
                 guard let value = report[key] else {
                     throw BenchmarkError.invalidChildOutput(command: StoreQuestionBenchmark.childCommand, output: report.text)
@@ -71,7 +71,7 @@ enum StoreQuestionBenchmark {
             secondPeak = Int(try field("second_peak_resident_bytes"))
         }
 
-        var json: JSONValue {
+        var json: ResultJSON {
             .object([
                 "set": .string(set), "document_tokens": .number(Double(tokens)), "layers": .number(Double(layers)),
                 "kv_dim": .number(Double(kvDim)), "hidden_size": .number(Double(hiddenSize)),
@@ -93,7 +93,7 @@ enum StoreQuestionBenchmark {
     // MARK: - Child
 
     /// The child: `MODEL_DIR SET.jsonl EMPTY_STORE_DIR` → JSON with both questions' timings and peaks.
-    static func child(_ arguments: [String]) throws -> JSONValue {
+    static func child(_ arguments: [String]) throws -> ResultJSON {
         guard arguments.count == 3 else {
             throw BenchmarkError.usage("--child \(childCommand) MODEL_DIR SET.jsonl EMPTY_STORE_DIR")
         }
@@ -133,7 +133,7 @@ enum StoreQuestionBenchmark {
     /// The first question, with its own model, store and engine, all released on return.
     private static func firstQuestion(
         modelDirectory: URL, storeDirectory: URL, document: String, question: String
-    ) throws -> [String: JSONValue] {
+    ) throws -> [String: ResultJSON] {
         let loaded = try LoadedModel(directory: modelDirectory)
         let afterLoad = ProcessMemory.residentBytes
         let engine = QAEngine(loaded: loaded, store: try DocumentStore(directory: storeDirectory))

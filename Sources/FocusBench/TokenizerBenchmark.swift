@@ -168,15 +168,15 @@ struct TokenizerBenchmark: BenchmarkSuite {
             rows: rows)
     }
 
-    private func values(_ runs: [Run], set: String) -> [String: JSONValue] {
-        func value(_ encode: Encode) -> JSONValue {
+    private func values(_ runs: [Run], set: String) -> [String: ResultJSON] {
+        func value(_ encode: Encode) -> ResultJSON {
             .object([
                 "bytes": .number(Double(encode.bytes)), "tokens": .number(Double(encode.tokens)),
                 "seconds": .number(encode.timing.wall), "cpu_seconds": .number(encode.timing.cpu),
                 "mb_per_second": .number(encode.mbPerSecond), "mb_per_cpu_second": .number(encode.mbPerCPUSecond),
             ])
         }
-        var values: [String: JSONValue] = ["set": .string(set), "target_mb_per_second": .number(Self.throughputTarget)]
+        var values: [String: ResultJSON] = ["set": .string(set), "target_mb_per_second": .number(Self.throughputTarget)]
         for run in runs {
             values[run.name] = .object([
                 "vocabulary": .number(Double(run.vocabulary)), "file_bytes": .number(Double(run.fileBytes)),

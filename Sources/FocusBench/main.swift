@@ -63,7 +63,7 @@ func runSuites(_ options: BenchmarkOptions) throws {
         let seconds = Clock.now() - started
         var facts = machine
         facts["load_average_1min_after"] = .number(MachineFacts.loadAverage())
-        let document: JSONValue = .object([
+        let document: ResultJSON = .object([
             "suite": .string(suite.name), "quick": .bool(options.quick), "machine": .object(facts),
             "duration_seconds": .number(seconds), "results": .object(result.values),
             "tables": .array(result.tables.map(\.json)),
