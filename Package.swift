@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(name: "FocusStoreTests", dependencies: ["FocusStore"]),
         .testTarget(name: "FocusSQLiteTests", dependencies: ["FocusSQLite"]),
         .testTarget(
-            name: "FocusQueueTests", dependencies: ["FocusQueue", "FocusQueuePostgres", "FocusSQLite", "CSQLite"]),
+            name: "FocusQueueTests",
+            dependencies: ["FocusQueue", "FocusQueuePostgres", "FocusSQLite", "FocusWorker", "CSQLite"]),
         .testTarget(
             name: "FocusEngineTests",
             dependencies: ["FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore", "FocusEngine"]),

@@ -76,7 +76,7 @@ extension JobQueue {
     /// With a `stopFlag`, the wait also ends (returning false) within `pollInterval`
     /// of a stop request.
     public func waitForChange(timeout: Double, pollInterval: Double = 0.25,
-                              stopFlag: StopFlag? = nil) throws -> Bool {
+                              stopFlag: (any StopRequest)? = nil) throws -> Bool {
         let start = try observedDataVersion ?? database.dataVersion()
         let deadline = Date().timeIntervalSince1970 + timeout
         while true {

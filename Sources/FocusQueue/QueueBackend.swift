@@ -73,7 +73,7 @@ public protocol QueueBackend: AnyObject {
     /// Aggregates of done jobs per decoding mode.
     func metricsSummary(since: Double) throws -> [ModeSummary]
     /// Waits until another connection changed the queue or `timeout` passed.
-    func waitForChange(timeout: Double, pollInterval: Double, stopFlag: StopFlag?) throws -> Bool
+    func waitForChange(timeout: Double, pollInterval: Double, stopFlag: (any StopRequest)?) throws -> Bool
 
     // MARK: Workers
 

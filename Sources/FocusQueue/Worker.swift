@@ -167,8 +167,8 @@ public final class Worker {
     public let workerID: String
     /// Limits and timings.
     public let options: WorkerOptions
-    /// Set it (e.g. on SIGTERM) to stop the worker.
-    public let stopFlag: StopFlag
+    /// Asks the worker to stop (a `StopFlag` set on SIGTERM, say).
+    public let stopFlag: any StopRequest
     /// The worker's local store (`StoreIdentity.id`), when its processor keeps one.
     public let storeID: String?
     private let logger: Logger
@@ -177,7 +177,7 @@ public final class Worker {
 
     /// A worker; call `run()` to start it.
     public init(queue: any QueueBackend, processor: JobProcessor, workerID: String = Worker.makeID(),
-                options: WorkerOptions = WorkerOptions(), stopFlag: StopFlag = StopFlag(),
+                options: WorkerOptions = WorkerOptions(), stopFlag: any StopRequest = NoStopRequest(),
                 logger: Logger = Logger(label: "focus.queue.worker")) {
         self.queue = queue
         self.processor = processor

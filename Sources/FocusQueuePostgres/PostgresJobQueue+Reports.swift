@@ -65,7 +65,7 @@ extension PostgresJobQueue {
     /// The first call starts listening and returns true at once, so the caller claims again
     /// with the listener in place: a submission between that claim and the next wait is not
     /// missed. With a `stopFlag`, the wait also ends (false) within `pollInterval` of a stop request.
-    public func waitForChange(timeout: Double, pollInterval: Double = 0.25, stopFlag: StopFlag? = nil) throws -> Bool {
+    public func waitForChange(timeout: Double, pollInterval: Double = 0.25, stopFlag: (any StopRequest)? = nil) throws -> Bool {
         if try startListening() { return true }
         let deadline = Date().timeIntervalSince1970 + timeout
         while true {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusWorker
 
 /// A processor that answers batches itself and records every call it receives.
 final class BatchRecorder: JobProcessor {

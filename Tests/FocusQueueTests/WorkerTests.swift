@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FocusQueue
+import FocusWorker
 
 /// A processor that answers from the question and can misbehave on request.
 final class ScriptedProcessor: JobProcessor {

@@ -1,7 +1,8 @@
+import FocusQueue
 import Foundation
 
 /// A flag set from another thread, or by a signal, to stop a worker.
-public final class StopFlag: @unchecked Sendable {
+public final class StopFlag: StopRequest, @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
     private var watchesSignals = false
