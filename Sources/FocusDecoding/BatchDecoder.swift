@@ -31,19 +31,47 @@ public struct BatchDecoder: DiffusionDecoder {
 
     /// Decodes an answer to every prompt; results come in the prompts' order.
     public func decode(_ prompts: [DecodingPrompt], parameters p: DecodingParameters) throws -> [DecodingResult] {
-        guard p.mode.traits.decodesTogether else {
+        try Self.checkBatches(p.mode)
+        var valid: ValidDecodingParameters?
+        var requests: [DecodingRequest] = []
+        for prompt in prompts {
+            let parameters = try valid ?? ValidDecodingParameters(p)
+            valid = parameters
+            let request = try DecodingRequest(
+                prompt: prompt, parameters: parameters, contextLimit: model.configuration.maxSequenceLength)
+            try checkDocument(documentSource, prompt: prompt)
+            requests.append(request)
+        }
+        return try run(requests)
+    }
+
+    /// Decodes checked requests with equal parameters; results come in the requests' order.
+    public func decode(_ requests: [DecodingRequest]) throws -> [DecodingResult] {
+        if let first = requests.first {
+            try Self.checkBatches(first.parameters.parameters.mode)
+            precondition(requests.allSatisfy { $0.parameters == first.parameters }, "a batch shares its parameters")
+        }
+        for request in requests { try checkDocument(documentSource, prompt: request.prompt) }
+        return try run(requests)
+    }
+
+    /// Refuses a mode whose traits do not decode together, naming those that do.
+    private static func checkBatches(_ mode: DecodingMode) throws {
+        guard mode.traits.decodesTogether else {
             let modes = DecodingMode.allCases.filter(\.traits.decodesTogether).map(\.rawValue)
             let list = modes.dropLast().joined(separator: ", ") + " and " + modes[modes.count - 1]
             throw DecodingError.invalidParameter(
-                field: "mode", reason: "\(p.mode.rawValue) cannot be batched: batching serves \(list) decoding over shared document KV")
+                field: "mode", reason: "\(mode.rawValue) cannot be batched: batching serves \(list) decoding over shared document KV")
         }
-        for prompt in prompts {
-            try check(prompt, p, model: model)
-            try checkDocument(documentSource, prompt: prompt)
-        }
+    }
+
+    /// Runs checked requests' rounds to the end.
+    private func run(_ requests: [DecodingRequest]) throws -> [DecodingResult] {
         let stops = model.stopTokens(extra: extraStopTokens)
-        let states = prompts.map {
-            DecodingState(model: model, prompt: $0, parameters: p, stopTokens: stops, documentSource: documentSource)
+        let states = requests.map {
+            DecodingState(
+                model: model, prompt: $0.prompt, parameters: $0.parameters.parameters, stopTokens: stops,
+                documentSource: documentSource)
         }
         var round = 0
         while true {

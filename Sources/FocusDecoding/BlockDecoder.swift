@@ -18,11 +18,16 @@ public struct BlockDecoder: DiffusionDecoder {
         self.documentSource = documentSource
     }
 
-    public func decode(_ prompt: DecodingPrompt, parameters p: DecodingParameters) throws -> DecodingResult {
-        try check(prompt, p, model: model)
-        try checkDocument(documentSource, prompt: prompt)
+    public func decode(_ prompt: DecodingPrompt, parameters: DecodingParameters) throws -> DecodingResult {
+        try decode(checked(prompt, parameters, model: model))
+    }
+
+    /// Decodes a checked request.
+    public func decode(_ request: DecodingRequest) throws -> DecodingResult {
+        try checkDocument(documentSource, prompt: request.prompt)
         let state = DecodingState(
-            model: model, prompt: prompt, parameters: p, stopTokens: model.stopTokens(extra: extraStopTokens),
+            model: model, prompt: request.prompt, parameters: request.parameters.parameters,
+            stopTokens: model.stopTokens(extra: extraStopTokens),
             documentSource: documentSource)
         while true {
             let request = state.nextRequest()
@@ -39,7 +44,7 @@ public struct BlockDecoder: DiffusionDecoder {
         var decoder = BlockDecoder(
             model: input.model, extraStopTokens: input.extraStopTokens, documentSource: input.documentSource)
         decoder.onStep = input.onStep
-        return try decoder.decode(input.prompt, parameters: input.parameters)
+        return try decoder.decode(input.request)
     }
 }
 

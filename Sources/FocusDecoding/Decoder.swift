@@ -60,16 +60,16 @@ public protocol DiffusionDecoder {
 }
 
 extension DiffusionDecoder {
-    /// Checks what every decoder needs before it starts.
-    func check(_ prompt: DecodingPrompt, _ parameters: DecodingParameters, model: TransformerModel) throws {
-        try parameters.validate()
-        guard prompt.tokens.count > prompt.documentLength else { throw DecodingError.emptyQuestion }
-        try prompt.checkLength(generationLength: parameters.generationLength, limit: model.configuration.maxSequenceLength)
+    /// The checked request of a direct call: what every decoder needs before it starts.
+    func checked(_ prompt: DecodingPrompt, _ parameters: DecodingParameters, model: TransformerModel) throws -> DecodingRequest {
+        try DecodingRequest(
+            prompt: prompt, parameters: ValidDecodingParameters(parameters), contextLimit: model.configuration.maxSequenceLength)
     }
 }
 
 extension DecodingPrompt {
-    /// Throws when the prompt's last position plus the answer canvas passes `limit`: naming the
+    /// Throws when the prompt's last position plus the answer canvas passes `limit` (checked when
+    /// a `DecodingRequest` is made): naming the
     /// question when it and the answer alone pass it (`questionTooLong`), the document otherwise
     /// (`promptTooLong`).
     public func checkLength(generationLength: Int, limit: Int) throws {

@@ -70,10 +70,9 @@ public struct ModeDecodingInput {
     public var model: TransformerModel
     /// Tokens besides the model's end of text that end an answer (end of turn).
     public var extraStopTokens: [Int32]
-    /// The prompt to decode: over the stored rows when the document comes from a store.
-    public var prompt: DecodingPrompt
-    /// The question's parameters (with the store's block size when the document comes from it).
-    public var parameters: DecodingParameters
+    /// The checked prompt and parameters: over the stored rows, with the store's block size,
+    /// when the document comes from a store.
+    public var request: DecodingRequest
     /// The document's KV, for modes whose traits read it from the store; nil otherwise.
     public var documentSource: DocumentKVSource?
     /// Vanilla on block-causal models: compute the document's KV once (same result).
@@ -87,13 +86,12 @@ public struct ModeDecodingInput {
 
     /// The input of a question's decoding; the options after `documentSource` start off.
     public init(
-        model: TransformerModel, extraStopTokens: [Int32] = [], prompt: DecodingPrompt,
-        parameters: DecodingParameters, documentSource: DocumentKVSource? = nil
+        model: TransformerModel, extraStopTokens: [Int32] = [], request: DecodingRequest,
+        documentSource: DocumentKVSource? = nil
     ) {
         self.model = model
         self.extraStopTokens = extraStopTokens
-        self.prompt = prompt
-        self.parameters = parameters
+        self.request = request
         self.documentSource = documentSource
     }
 }

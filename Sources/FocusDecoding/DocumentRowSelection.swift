@@ -5,11 +5,10 @@ import FocusModel
 /// and the last dense layer's attention picks the rows. Used by `stored-refresh`, which then
 /// recomputes only those rows together with the question.
 public func selectDocumentRows(
-    model: TransformerModel, prompt: DecodingPrompt, document: DocumentKVSource,
-    parameters p: DecodingParameters
+    model: TransformerModel, request: DecodingRequest, document: DocumentKVSource
 ) throws -> (rows: [Range<Int>], result: DecodingResult) {
-    try p.validate()
-    guard prompt.tokens.count > prompt.documentLength else { throw DecodingError.emptyQuestion }
+    let prompt = request.prompt
+    let p = request.parameters.parameters
     let canvas = Canvas(
         prompt: prompt, generationLength: p.generationLength, maskID: model.configuration.maskTokenID,
         stopIDs: [])

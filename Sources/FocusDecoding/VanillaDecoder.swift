@@ -25,8 +25,14 @@ public struct VanillaDecoder: DiffusionDecoder {
         self.reuseExactDocumentKV = reuseExactDocumentKV
     }
 
-    public func decode(_ prompt: DecodingPrompt, parameters p: DecodingParameters) throws -> DecodingResult {
-        try check(prompt, p, model: model)
+    public func decode(_ prompt: DecodingPrompt, parameters: DecodingParameters) throws -> DecodingResult {
+        try decode(checked(prompt, parameters, model: model))
+    }
+
+    /// Decodes a checked request.
+    public func decode(_ request: DecodingRequest) throws -> DecodingResult {
+        let prompt = request.prompt
+        let p = request.parameters.parameters
         let start = monotonicSeconds()
         var canvas = Canvas(
             prompt: prompt, generationLength: p.generationLength, maskID: model.configuration.maskTokenID,

@@ -55,24 +55,27 @@ public struct PrefillSettings: Sendable, Equatable {
 /// is prefilled and stored.
 ///
 /// Built once (by the command line, or decoded from the queue) and validated when built: a value
-/// of this type is always valid, so nothing downstream checks it again. The block size is held
+/// of this type is always valid (its decoding parameters are `ValidDecodingParameters`), so
+/// nothing downstream checks it again: a request made from it reaches the decoders unchecked. The block size is held
 /// once, in `decoding.focus.blockSize`; the prefill's block size is derived from it. Its canonical
 /// encoding (`canonicalJSON`) is what the queue keeps in `jobs.mode_params`: equal settings encode
 /// to equal text, readable at the sqlite3 prompt.
 public struct JobSettings: Sendable, Equatable {
-    /// Decoding parameters, block size included.
-    public private(set) var decoding: DecodingParameters
+    /// Decoding parameters, block size included, checked.
+    public private(set) var validDecoding: ValidDecodingParameters
     /// How the document is prefilled and stored.
     public private(set) var prefill: PrefillSettings
 
     /// Checked settings.
     /// - Throws: `DecodingError.invalidParameter` naming the field at fault.
     public init(decoding: DecodingParameters, prefill: PrefillSettings = PrefillSettings()) throws {
-        try decoding.validate()
+        validDecoding = try ValidDecodingParameters(decoding)
         try prefill.validate()
-        self.decoding = decoding
         self.prefill = prefill
     }
+
+    /// Decoding parameters, block size included.
+    public var decoding: DecodingParameters { validDecoding.parameters }
 
     /// The decoding mode.
     public var mode: DecodingMode { decoding.mode }
@@ -86,7 +89,7 @@ public struct JobSettings: Sendable, Equatable {
     /// The same settings in another decoding mode (the mode has no bearing on validity).
     public func with(mode: DecodingMode) -> JobSettings {
         var settings = self
-        settings.decoding.mode = mode
+        settings.validDecoding = validDecoding.with(mode: mode)
         return settings
     }
 }
@@ -141,5 +144,6 @@ extension QARequest {
     public init(document: String, question: String, settings: JobSettings) {
         self.init(
             document: document, question: question, parameters: settings.decoding, prefill: settings.prefillOptions)
+        checked = CheckedSettings(settings)
     }
 }

@@ -28,20 +28,19 @@ extension QAEngine {
         lock.lock()
         defer { lock.unlock() }
         let started = monotonicSeconds()
-        try first.parameters.validate()
-        try first.prefill.validate()
+        let settings = try first.checkedSettings()
         let prompts = try requests.map { try prompt(document: $0.document, question: $0.question) }
-        let decodingPrompts = prompts.map { storedPrompt($0, options: first.prefill) }
-        for prompt in decodingPrompts {
-            try checkLength(prompt, generationLength: first.parameters.generationLength)
+        // Each prompt's one check against the model's context, before anything is prefilled.
+        let decodingRequests = try prompts.map {
+            try DecodingRequest(
+                prompt: storedPrompt($0, options: settings.prefill), parameters: settings.promptParameters,
+                contextLimit: loaded.configuration.maxSequenceLength)
         }
-        var parameters = first.parameters
-        parameters.focus.blockSize = first.prefill.blockSize
-        let batchParameters = parameters
+        let parameters = settings.decoding.parameters
         let (results, report, repaired) = try withStoredSource(first, prompt: prompts[0]) { source in
             var decoder = BatchDecoder(model: loaded.model, extraStopTokens: loaded.stopTokens, documentSource: source)
             decoder.onRound = Self.stepReporter(first.heartbeat, total: parameters.steps)
-            return try decoder.decode(decodingPrompts, parameters: batchParameters)
+            return try decoder.decode(decodingRequests)
         }
         let share = (monotonicSeconds() - started) / Double(requests.count)
         let peak = ProcessMemory.peakResidentBytes

@@ -3,28 +3,6 @@ import FocusModel
 import FocusStore
 import Foundation
 
-/// One question about one document.
-public struct QARequest: Sendable {
-    public var document: String
-    public var question: String
-    public var parameters: DecodingParameters
-    public var prefill: PrefillOptions
-    /// Vanilla decoding on block-causal models: compute the document's KV once (same result).
-    public var reuseExactDocumentKV = false
-    /// Vanilla decoding: stop after this many steps (timing runs that are extrapolated).
-    public var vanillaStepLimit: Int?
-    /// Called at every prefill layer and decoding step: a worker extends its lease here, a
-    /// terminal draws progress, and a throw (lease lost, stop requested) abandons the question.
-    public var heartbeat: (@Sendable (EngineProgress) throws -> Void)?
-
-    public init(document: String, question: String, parameters: DecodingParameters, prefill: PrefillOptions = PrefillOptions()) {
-        self.document = document
-        self.question = question
-        self.parameters = parameters
-        self.prefill = prefill
-    }
-}
-
 /// Where a question stands, for leases and progress bars.
 public struct EngineProgress: Sendable {
     public enum Phase: String, Sendable { case prefill, decode }
@@ -81,23 +59,23 @@ public final class QAEngine: @unchecked Sendable {
         defer { lock.unlock() }
         let started = monotonicSeconds()
         let prompt = try self.prompt(document: request.document, question: request.question)
-        try request.parameters.validate()
-        try request.prefill.validate()
-        let mode = request.parameters.mode
+        let settings = try request.checkedSettings()
+        let mode = settings.decoding.parameters.mode
         let fromStore = mode.traits.documentFromStore
-        let decodingPrompt = fromStore ? storedPrompt(prompt, options: request.prefill) : prompt
-        try checkLength(decodingPrompt, generationLength: request.parameters.generationLength)
+        // The prompt's one check against the model's context, before anything is prefilled.
+        var input = ModeDecodingInput(
+            model: loaded.model, extraStopTokens: loaded.stopTokens,
+            request: try DecodingRequest(
+                prompt: fromStore ? storedPrompt(prompt, options: settings.prefill) : prompt,
+                parameters: settings.promptParameters, contextLimit: loaded.configuration.maxSequenceLength))
+        input.reuseExactDocumentKV = request.reuseExactDocumentKV
+        input.vanillaStepLimit = request.vanillaStepLimit
+        input.documentPositionsRepeat = settings.prefill.chunkPositions == .local
+        input.onStep = Self.stepReporter(request.heartbeat, total: settings.decoding.parameters.steps)
         var prefillReport: PrefillReport?
         var repaired = 0
         let result: DecodingResult
-        var input = ModeDecodingInput(
-            model: loaded.model, extraStopTokens: loaded.stopTokens, prompt: decodingPrompt, parameters: request.parameters)
-        input.reuseExactDocumentKV = request.reuseExactDocumentKV
-        input.vanillaStepLimit = request.vanillaStepLimit
-        input.documentPositionsRepeat = request.prefill.chunkPositions == .local
-        input.onStep = Self.stepReporter(request.heartbeat, total: request.parameters.steps)
         if fromStore {
-            input.parameters.focus.blockSize = request.prefill.blockSize
             let storedInput = input
             (result, prefillReport, repaired) = try withStoredSource(request, prompt: prompt) { source in
                 var withSource = storedInput
@@ -114,12 +92,6 @@ public final class QAEngine: @unchecked Sendable {
             documentTokens: prompt.documentLength, promptTokens: prompt.tokens.count, prefill: prefillReport,
             corruptionsRepaired: repaired, totalSeconds: monotonicSeconds() - started,
             peakResidentBytes: ProcessMemory.peakResidentBytes)
-    }
-
-    /// Throws `questionTooLong` or `promptTooLong` when the prompt's last position plus the answer
-    /// canvas passes the model's `max_sequence_length`.
-    func checkLength(_ prompt: DecodingPrompt, generationLength: Int) throws {
-        try prompt.checkLength(generationLength: generationLength, limit: loaded.configuration.maxSequenceLength)
     }
 
     /// The answer's text: its tokens decoded without special tokens, trimmed.

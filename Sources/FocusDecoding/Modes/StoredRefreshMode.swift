@@ -9,15 +9,15 @@ extension DecodingMode {
         guard let source = input.documentSource else {
             throw DecodingError.invalidParameter(field: "mode", reason: "stored-refresh needs the document's stored KV")
         }
-        let (rows, probe) = try selectDocumentRows(
-            model: input.model, prompt: input.prompt, document: source, parameters: input.parameters)
-        var refreshed = input.parameters
-        refreshed.mode = .cached
-        refreshed.refresh = .full
+        let (rows, probe) = try selectDocumentRows(model: input.model, request: input.request, document: source)
+        // The kept rows and the question are a new prompt: checked against the context as any other.
+        let kept = try DecodingRequest(
+            prompt: input.request.prompt.keeping(documentRows: rows, renumber: input.documentPositionsRepeat),
+            parameters: input.request.parameters.with(mode: .cached, refresh: .full),
+            contextLimit: input.model.configuration.maxSequenceLength)
         var decoder = BlockDecoder(model: input.model, extraStopTokens: input.extraStopTokens)
         decoder.onStep = input.onStep
-        var result = try decoder.decode(
-            input.prompt.keeping(documentRows: rows, renumber: input.documentPositionsRepeat), parameters: refreshed)
+        var result = try decoder.decode(kept)
         result.absorb(probe)
         return result
     }

@@ -9,6 +9,6 @@ extension DecodingMode {
             model: input.model, extraStopTokens: input.extraStopTokens, reuseExactDocumentKV: input.reuseExactDocumentKV)
         decoder.stepLimit = input.vanillaStepLimit
         decoder.onStep = input.onStep
-        return try decoder.decode(input.prompt, parameters: input.parameters)
+        return try decoder.decode(input.request)
     }
 }
