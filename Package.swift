@@ -30,6 +30,11 @@ let fastMath: [SwiftSetting] = [
         .when(configuration: .release))
 ]
 
+/// Swift 6 language mode (data-race safety checked at compile time) for the targets that build
+/// clean in it; FocusModel, FocusQueue, FocusQueuePostgres, the executables and the tests stay in
+/// Swift 5 mode (`swiftLanguageModes` below) for now.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "focus",
     platforms: [.macOS(.v14)],
@@ -57,15 +62,15 @@ let package = Package(
         // MARK: The math and the model: tensors, safetensors, configs, forward pass
         .target(name: "FocusModel", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
         // MARK: Byte-level BPE tokenizers and chat templates
-        .target(name: "FocusTokenizer", swiftSettings: fastMath),
+        .target(name: "FocusTokenizer", swiftSettings: fastMath + swift6),
         // MARK: Diffusion decoders: vanilla, cached (Fast-dLLM), Focus sparse attention
-        .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath),
+        .target(name: "FocusDecoding", dependencies: ["FocusModel"], swiftSettings: fastMath + swift6),
         // MARK: SHA-256 and xxHash64
-        .target(name: "FocusHashing", swiftSettings: fastMath),
+        .target(name: "FocusHashing", swiftSettings: fastMath + swift6),
         // MARK: Document store: compressed KV blocks, representative keys, sinks on disk
-        .target(name: "FocusStore", dependencies: ["FocusHashing", "FocusModel", "CLZ4"], swiftSettings: fastMath),
+        .target(name: "FocusStore", dependencies: ["FocusHashing", "FocusModel", "CLZ4"], swiftSettings: fastMath + swift6),
         // MARK: SQLite connections, statements, rows and errors
-        .target(name: "FocusSQLite", dependencies: ["CSQLite"]),
+        .target(name: "FocusSQLite", dependencies: ["CSQLite"], swiftSettings: swift6),
         // MARK: The job queue on SQLite: documents, jobs, leases, workers, results, metrics
         .target(
             name: "FocusQueue",
@@ -82,10 +87,11 @@ let package = Package(
         .target(
             name: "FocusEngine",
             dependencies: ["FocusHashing", "FocusModel", "FocusTokenizer", "FocusDecoding", "FocusStore"],
-            swiftSettings: fastMath),
+            swiftSettings: fastMath + swift6),
         // MARK: The worker's processor: queued jobs answered by the engine
         .target(
-            name: "FocusWorker", dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"]),
+            name: "FocusWorker", dependencies: ["FocusHashing", "FocusDecoding", "FocusStore", "FocusEngine", "FocusQueue"],
+            swiftSettings: swift6),
         // MARK: Command line
         .executableTarget(
             name: "focus",

@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed JSON document. Objects keep their members in file order, which lets the
 /// loader walk a 150K-entry vocabulary without building an intermediate dictionary.
-enum JSONValue {
+enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case number(Double)

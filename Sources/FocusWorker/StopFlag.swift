@@ -45,7 +45,7 @@ public final class StopFlag: StopRequest, @unchecked Sendable {
 }
 
 /// Set to 1 by the signal handler of `StopFlag.stopOnSignals`.
-private let signalStopWord: UnsafeMutablePointer<Int32> = {
+nonisolated(unsafe) private let signalStopWord: UnsafeMutablePointer<Int32> = {
     let word = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     word.initialize(to: 0)
     return word
