@@ -151,8 +151,17 @@ public struct DocumentPrefiller {
     public func prefill(
         documentIDs: [Int32], options: PrefillOptions, heartbeat: ((Int, Int) throws -> Void)? = nil
     ) throws -> (StoredDocument, PrefillReport) {
-        guard let store else { throw EngineError.store("no document store to prefill into") }
+        guard store != nil else { throw EngineError.store("no document store to prefill into") }
         try options.validate()
+        return try prefill(documentIDs: documentIDs, checkedOptions: options, heartbeat: heartbeat)
+    }
+
+    /// `prefill(documentIDs:options:heartbeat:)` with options checked already: the engine checks
+    /// a request's once, with its decoding parameters, before anything is prefilled.
+    func prefill(
+        documentIDs: [Int32], checkedOptions options: PrefillOptions, heartbeat: ((Int, Int) throws -> Void)?
+    ) throws -> (StoredDocument, PrefillReport) {
+        guard let store else { throw EngineError.store("no document store to prefill into") }
         guard !documentIDs.isEmpty else { throw EngineError.document("the document has no tokens") }
         let key = key(documentIDs: documentIDs, options: options)
         let started = monotonicSeconds()

@@ -156,7 +156,7 @@ public final class QAEngine: @unchecked Sendable {
             return (recent.source, report)
         }
         let (document, report) = try prefiller.prefill(
-            documentIDs: documentIDs, options: options,
+            documentIDs: documentIDs, checkedOptions: options,
             heartbeat: heartbeat.map { beat in { try beat(EngineProgress(phase: .prefill, done: $0, total: $1)) } })
         let source = StoredDocumentKV(document: document)
         recent?.source.document.close()
