@@ -22,7 +22,7 @@ struct AffinityQueueBenchmark: BenchmarkSuite {
         defer { server.stop() }
 
         var rows: [[String]] = []
-        var values: [String: JSONValue] = [:]
+        var values: [String: ResultJSON] = [:]
         for backend in ["sqlite", "postgres"] {
             var perJob: [String: Double] = [:]
             for affinity in [false, true] {

@@ -114,8 +114,8 @@ struct DecodeStepBenchmark: BenchmarkSuite {
             })
     }
 
-    private func values(_ runs: [Run], bandwidth: Double) -> [String: JSONValue] {
-        var values: [String: JSONValue] = ["copy_bandwidth_bytes_per_second": .number(bandwidth)]
+    private func values(_ runs: [Run], bandwidth: Double) -> [String: ResultJSON] {
+        var values: [String: ResultJSON] = ["copy_bandwidth_bytes_per_second": .number(bandwidth)]
         values["steps"] = .array(
             runs.map { run in
                 .object([

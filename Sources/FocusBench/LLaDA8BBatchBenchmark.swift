@@ -64,7 +64,7 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
                     "≥ \(Format.number(Self.target))×: \(Format.verdict(run.speedup >= Self.target && run.identical))",
                 ]
             })
-        var values: [String: JSONValue] = ["model": .string(spec.directoryName)]
+        var values: [String: ResultJSON] = ["model": .string(spec.directoryName)]
         for (format, run) in runs {
             values[format] = .object([
                 "questions": .number(Double(run.questions)), "sequential_seconds": .number(run.sequentialSeconds),
