@@ -77,8 +77,9 @@ final class DecodingState {
                 if !hasDocumentSource && (p.refresh == .full || !prefilled || p.refreshEveryStep) {
                     return .fullRefresh(logitRows: wanted)
                 }
-                let sparse: FocusParameters? = hasDocumentSource && !recomputesWholeBlock ? p.focus : nil
-                return .partial(ForwardPlan(queryRows: Array(d..<canvas.count), logitRows: wanted, sparse: sparse))
+                // Dense, as Focus-dLLM's block start on Fast-dLLM's refresh: the block's first tokens
+                // are read with every document key, and a stored document gives `focus`'s answers.
+                return .partial(ForwardPlan(queryRows: Array(d..<canvas.count), logitRows: wanted, sparse: nil))
             }
             let queryRows = activeRows(block: rows, masked: masked)
             let querySet = Set(queryRows)
