@@ -60,7 +60,16 @@ public final class DocumentStore: @unchecked Sendable {
 
     var root: String { directory.path }
 
-    func entryPath(_ key: StoreKey) -> String { root + "/" + key.hex }
+    func entryPath(_ key: StoreKey) -> String { Self.entryPath(in: directory, keyHex: key.hex) }
+
+    /// The folder of the entry whose key is `keyHex` in the store at `directory`.
+    public static func entryPath(in directory: URL, keyHex: String) -> String { directory.path + "/" + keyHex }
+
+    /// Whether the store at `directory` holds an entry for the key `keyHex`, without opening the
+    /// store (for a process that only watches which entries remain, e.g. after eviction).
+    public static func holdsEntry(in directory: URL, keyHex: String) -> Bool {
+        FileManager.default.fileExists(atPath: entryPath(in: directory, keyHex: keyHex))
+    }
 
     // MARK: - Opening
 

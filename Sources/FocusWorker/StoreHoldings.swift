@@ -1,4 +1,5 @@
 import FocusQueue
+import FocusStore
 import Foundation
 
 /// Which queue documents a local document store holds, as seen by the processor that writes it,
@@ -45,7 +46,7 @@ final class StoreHoldings {
         wroteSinceCheck = false
         lastCheck = now
         for (document, keys) in entries {
-            let present = keys.filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+            let present = keys.filter { DocumentStore.holdsEntry(in: directory, keyHex: $0) }
             if present.isEmpty {
                 entries[document] = nil
                 changes.evicted.insert(document)

@@ -133,15 +133,15 @@ public enum FewRowProduct {
         let full = n / 64 * 64
         let permuted = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * full))
         defer { permuted.deallocate() }
-        for r in 0..<rows {
-            var start = 0
-            while start < full {
-                for g in 0..<4 {
-                    for lane in 0..<16 {
-                        permuted[r * full + start + 16 * g + lane] = x[r * ldx + start + W.column(group: g, lane: lane)]
-                    }
+        let order = (0..<64).map { W.column(group: $0 / 16, lane: $0 % 16) }
+        order.withUnsafeBufferPointer { order in
+            for r in 0..<rows {
+                let source = x + r * ldx, target = permuted + r * full
+                var start = 0
+                while start < full {
+                    for i in 0..<64 { target[start + i] = source[start + order[i]] }
+                    start += 64
                 }
-                start += 64
             }
         }
         let perCore = (outFeatures + 4 * ComputeThreads.count - 1) / (4 * ComputeThreads.count) * 4
