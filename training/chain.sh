@@ -8,7 +8,8 @@
 #   TRAIN_ARGS  extra train.py arguments
 #   EVAL_PLAN   evaluate.py --plan, run after training (e.g. dense:2k:100,swap:2k:100)
 #   EVAL_DEADLINE_S  seconds after the start by which evaluation stops
-#   OUT      result folder: logs, train-state.json, results, and <name>.tar (the model folder)
+#   OUT      result folder: logs, results, and <name>.tar.part-aa, -ab, ... (the model folder as
+#            a tar in parts of at most 15 MiB: `cat <name>.tar.part-* | tar x`)
 set -u
 START=$(date +%s)
 OUT=${OUT:-training/out/link}
@@ -48,6 +49,7 @@ for link in $LINKS; do
     IFS=: read -r name attention init <<< "$link"
     cat "$OUT/eval-$name.log"
     tar cf "$OUT/$name.tar" -C training/out/models --exclude tokenizer.json "$name"
+    split -b 15M "$OUT/$name.tar" "$OUT/$name.tar.part-" && rm "$OUT/$name.tar"
 done
 (cd "$OUT" && tar cf logs.tar --remove-files *.log)
 ls -la "$OUT"

@@ -60,6 +60,31 @@ def lr_at(frac, step, peak, warmup, decay_frac, floor=0.1):
     return peak * w * d
 
 
+def grown_state(sd, old_layers, new_layers):
+    """A state dict for a deeper model that computes exactly what the shallower one does.
+
+    The old layers keep their order, spread evenly over the new depth; each inserted layer
+    copies its predecessor's weights with its two output projections (attention and MLP)
+    zeroed, so it adds nothing to the residual stream until training moves those weights.
+    """
+    keep = [round(i * (new_layers - 1) / max(old_layers - 1, 1)) for i in range(old_layers)]
+    out = {k: v for k, v in sd.items() if not k.startswith("transformer.blocks.")}
+    source = {}
+    for new in range(new_layers):
+        old = max(i for i, slot in enumerate(keep) if slot <= new)
+        source[new] = (old, keep[old] == new)
+    for new, (old, kept) in source.items():
+        prefix = f"transformer.blocks.{old}."
+        for k, v in sd.items():
+            if k.startswith(prefix):
+                name = k[len(prefix):]
+                w = v.clone()
+                if not kept and name.split(".")[0] in ("attn_out", "ff_out"):
+                    w.zero_()
+                out[f"transformer.blocks.{new}.{name}"] = w
+    return out
+
+
 def load_state(folder):
     path = os.path.join(folder, "train-state.json") if folder else None
     if path and os.path.exists(path):
@@ -89,7 +114,10 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=D.TOKENS_PER_BATCH)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--decay-frac", type=float, default=0.12)
-    ap.add_argument("--size", default="256,6,8,768", help="d_model,n_layers,n_heads,mlp")
+    ap.add_argument("--size", default="256,6,8,768",
+                    help="d_model,n_layers,n_heads,mlp of a new model (--init's config wins)")
+    ap.add_argument("--grow-layers", type=int, default=0,
+                    help="deepen an --init model to this many layers, function-preserving")
     ap.add_argument("--rope-theta", type=float, default=500000.0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--log-every", type=int, default=50)
@@ -105,6 +133,14 @@ def main():
     ids = {"bos": tok.token_to_id("<|startoftext|>"), "eos": tok.token_to_id("<|endoftext|>"),
            "mask": tok.token_to_id("<|mdm_mask|>"), "eot": tok.token_to_id("<|eot_id|>")}
     d, nl, nh, mlp = (int(x) for x in args.size.split(","))
+    init_cfg = None
+    if args.init:
+        with open(os.path.join(args.init, "config.json")) as f:
+            init_cfg = json.load(f)
+        d, nl, nh = init_cfg["d_model"], init_cfg["n_layers"], init_cfg["n_heads"]
+        mlp = init_cfg["mlp_hidden_size"]
+    old_layers = nl
+    nl = max(nl, args.grow_layers)
     cfg = make_config(args.attention, ids, d=d, layers=nl, heads=nh, mlp=mlp,
                       rope_theta=args.rope_theta)
     block_causal = args.attention == "block_causal"
@@ -124,7 +160,13 @@ def main():
             warmup = 0
             print(f"resumed from {ckpt_file} (f32 weights, optimizer state) at step {state['step']}")
         else:
-            model.load_state_dict(E.load_weights(args.init, dev), strict=True)
+            sd = E.load_weights(args.init, dev)
+            if nl > old_layers:
+                sd = grown_state(sd, old_layers, nl)
+                state.setdefault("growth", []).append(
+                    {"step": state["step"], "from_layers": old_layers, "to_layers": nl})
+                print(f"grown from {old_layers} to {nl} layers (inserted layers start as identity)")
+            model.load_state_dict(sd, strict=True)
             warmup = min(args.warmup, 100)
             print(f"resumed from {args.init} (bf16 weights) at step {state['step']}")
     n_params = sum(p.numel() for p in model.parameters())
