@@ -28,6 +28,7 @@ enum BenchmarkRegistry {
         RuntimeBenchmark(),
         FusedAttentionBenchmark(),
         DecodeStepBenchmark(),
+        RefreshBenchmark(),
         LLaDA8BBenchmark(),
         LLaDA8BBatchBenchmark(),
         TokenizerBenchmark(),

@@ -9,6 +9,8 @@ struct GeneratedModelSpec {
     var mlp: Int
     var vocabulary: Int
     var dataType: String = "bf16"
+    /// The config's `max_sequence_length` (decoders refuse longer prompts; prefill alone does not).
+    var maxSequenceLength = 4096
 
     /// LLaDA-8B's proportions scaled down (mlp = 3·d), for prefill speed.
     static let smallPrefill = GeneratedModelSpec(hiddenSize: 1024, layers: 8, heads: 16, mlp: 3072, vocabulary: 4096)
@@ -18,6 +20,7 @@ struct GeneratedModelSpec {
     /// Directory name inside the cache, unique per shape.
     var directoryName: String {
         "llada-d\(hiddenSize)-l\(layers)-h\(heads)-m\(mlp)-v\(vocabulary)-\(dataType)"
+            + (maxSequenceLength == 4096 ? "" : "-ctx\(maxSequenceLength)")
     }
 
     /// Parameters over all tensors (embedding and head untied).
@@ -58,6 +61,7 @@ struct GeneratedModelSpec {
             arguments: [
                 script.path, "--out", directory.path, "--d-model", "\(hiddenSize)", "--layers", "\(layers)",
                 "--heads", "\(heads)", "--mlp", "\(mlp)", "--vocab", "\(vocabulary)", "--dtype", dataType,
+                "--max-seq", "\(maxSequenceLength)",
             ])
         context.log(output.trimmingCharacters(in: .whitespacesAndNewlines) + String(format: " (%.0f s)", Clock.now() - started))
         return directory

@@ -50,7 +50,10 @@ import Testing
     }
 
     /// On these small random checkpoints (d 64, 2 layers) 8-bit weights move the logits by
-    /// 2.6–3.7 % of the largest logit (max |int8 − float| / max |float|); the bound is 5 %.
+    /// 2.6–3.7 % of the largest logit (max |int8 − float| / max |float|); the bound is 5 %. Their
+    /// query and key weights are drawn with std 0.2, so attention is far sharper than a trained
+    /// model's and amplifies the rounding: a float64 numpy check puts 80–90 % of the error in
+    /// `q_proj`, `k_proj` and `v_proj`. The trained model below is the realistic case.
     @Test(arguments: ["llada-f32", "dream-f32-sharded", "llada-bf16-sharded", "dream-bf16"])
     func quantizedFolderLogitsAreCloseToFloat(_ name: String) throws {
         let folder = try temporaryFolder()
@@ -68,6 +71,27 @@ import Testing
         let found = quantized.forward(tokens: tokens, positions: positions, logitRows: rows)
         let error = relativeError(found.rowArrayAll(), expected.rowArrayAll())
         #expect(error <= 0.05, "\(name): max |int8 − float| / max |float| = \(error)")
+    }
+
+    /// The embedded model (trained weights, LLaDA layout): 8-bit linear layers and head keep
+    /// every logit within 2 % of the largest, over a 600-token prompt.
+    @Test func quantizedEmbeddedModelLogitsAreWithinTwoPercent() throws {
+        let model = Fixtures.packageRoot.appendingPathComponent("models/focus-qa-small")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let summary = try ModelQuantizer.quantize(model: model, to: folder)
+        #expect(summary.quantizedTensors > 0)
+        let original = try TransformerModel(directory: model, residency: .widened)
+        let quantized = try TransformerModel(directory: folder, residency: .widened)
+        let n = 600
+        let vocabulary = original.configuration.vocabularySize
+        let tokens = (0..<n).map { Int32(($0 * 7_919 + 13) % vocabulary) }
+        let positions = (0..<n).map(Int32.init)
+        let rows = Array(stride(from: 0, to: n, by: 7))
+        let expected = original.forward(tokens: tokens, positions: positions, logitRows: rows)
+        let found = quantized.forward(tokens: tokens, positions: positions, logitRows: rows)
+        let error = relativeError(found.rowArrayAll(), expected.rowArrayAll())
+        #expect(error <= 0.02, "max |int8 − float| / max |float| = \(error)")
     }
 
     @Test func damagedScalesNameTheFileAndTensor() throws {

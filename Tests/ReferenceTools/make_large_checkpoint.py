@@ -57,7 +57,7 @@ def config(args):
         "attention_dropout": 0.0, "block_type": "llama", "d_model": args.d_model,
         "embedding_size": args.vocab, "eos_token_id": args.vocab - 2, "include_bias": False,
         "include_qkv_bias": False, "layer_norm_type": "rms", "mask_token_id": args.vocab - 1,
-        "max_sequence_length": 4096, "mlp_hidden_size": args.mlp, "model_type": "llada",
+        "max_sequence_length": args.max_seq, "mlp_hidden_size": args.mlp, "model_type": "llada",
         "n_heads": args.heads, "n_kv_heads": args.kv_heads, "n_layers": args.layers,
         "pad_token_id": args.vocab - 2, "precision": "amp_bf16", "rms_norm_eps": 1e-05,
         "rope": True, "rope_theta": 500000.0, "scale_logits": False, "use_cache": False,
@@ -93,6 +93,7 @@ def main():
     parser.add_argument("--mlp", type=int, default=5632)
     parser.add_argument("--vocab", type=int, default=32000)
     parser.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
+    parser.add_argument("--max-seq", type=int, default=4096, help="config's max_sequence_length")
     parser.add_argument("--shard-size", type=parse_size, default=parse_size("2GB"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
