@@ -143,6 +143,8 @@ def main():
     nl = max(nl, args.grow_layers)
     cfg = make_config(args.attention, ids, d=d, layers=nl, heads=nh, mlp=mlp,
                       rope_theta=args.rope_theta)
+    if init_cfg and "focus_dense_layers" in init_cfg:  # the engine's Focus default, chosen on dev sets
+        cfg["focus_dense_layers"] = init_cfg["focus_dense_layers"]
     block_causal = args.attention == "block_causal"
     model = LLaDAModel(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]

@@ -30,6 +30,10 @@ extension ModelConfiguration {
     /// Block-causal models never need their document KV recomputed; bidirectional ones refresh
     /// everything at each block, as Fast-dLLM does.
     public var defaultCacheRefresh: CacheRefresh { promptAttention == .blockCausal ? .afterDocument : .full }
+
+    /// Focus's dense layers: the model's `focus_dense_layers` when its config declares one, else
+    /// the decoder's default.
+    public var defaultDenseLayers: Int { focusDenseLayers ?? FocusParameters().denseLayers }
 }
 
 /// A model directory opened for question answering: weights, tokenizer, chat template, and the

@@ -152,9 +152,9 @@ final class Workspace {
     }
 
     /// A tiny model directory `name` (see `TinyModel`).
-    func model(_ name: String = "model", maxSequenceLength: Int? = nil) throws -> String {
+    func model(_ name: String = "model", maxSequenceLength: Int? = nil, focusDenseLayers: Int? = nil) throws -> String {
         let directory = root.appendingPathComponent(name)
-        try TinyModel.write(to: directory, maxSequenceLength: maxSequenceLength)
+        try TinyModel.write(to: directory, maxSequenceLength: maxSequenceLength, focusDenseLayers: focusDenseLayers)
         return directory.path
     }
 

@@ -217,6 +217,32 @@ struct QueueCommandTests {
 
     // MARK: - Usage errors
 
+    @Test("a model's focus_dense_layers is the jobs' default; --dense-layers overrides it; one past its layers exits 65 naming the key")
+    func modelDeclaresDenseLayers() throws {
+        let space = try Workspace()
+        let document = try space.write("doc.txt", Workspace.document)
+        let declaring = try space.model("declaring", focusDenseLayers: 1)
+        let plain = try space.model("plain")
+        let fromModel = try space.submit(document: document, question: "Where?", model: declaring)
+        let fromFlag = try space.submit(document: document, question: "Where?", model: declaring, extra: ["--dense-layers", "2"])
+        let fromLibrary = try space.submit(document: document, question: "Where?", model: plain)
+        let database = try Database(path: space.db)
+        func denseLayers(_ id: Int64) throws -> Int? {
+            try database.fetchOne(
+                "SELECT json_extract(mode_params, '$.decoding.focus.denseLayers') AS n FROM jobs WHERE id = \(id)")?.int("n")
+        }
+        #expect(try denseLayers(fromModel) == 1)
+        #expect(try denseLayers(fromFlag) == 2)
+        #expect(try denseLayers(fromLibrary) == 2, "a model without the key takes the decoder's default")
+
+        let tooDeep = try space.model("too-deep", focusDenseLayers: 3)
+        let refused = try space.run(
+            ["submit"] + space.dbArguments + ["--model", tooDeep, "--document", document, "--question", "Where?"])
+        #expect(refused.status == 65, "\(refused)")
+        #expect(refused.stderr.contains("config.json") && refused.stderr.contains("focus_dense_layers"), "\(refused)")
+        #expect(try space.status()["queued"] == 3, "the refused submission stored nothing")
+    }
+
     @Test("usage errors exit 64")
     func usageErrors() throws {
         let space = try Workspace()

@@ -23,7 +23,7 @@ enum TinyModel {
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     /// Writes the model directory at `directory`.
-    static func write(to directory: URL, maxSequenceLength: Int? = nil) throws {
+    static func write(to directory: URL, maxSequenceLength: Int? = nil, focusDenseLayers: Int? = nil) throws {
         let files = FileManager.default
         try files.createDirectory(at: directory, withIntermediateDirectories: true)
         for name in try files.contentsOfDirectory(atPath: checkpoint.path)
@@ -33,6 +33,7 @@ enum TinyModel {
         }
         var config = try jsonObject(Data(contentsOf: checkpoint.appendingPathComponent("config.json")))
         if let maxSequenceLength { config["max_sequence_length"] = maxSequenceLength }
+        if let focusDenseLayers { config["focus_dense_layers"] = focusDenseLayers }
         try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
             .write(to: directory.appendingPathComponent("config.json"))
         try JSONSerialization.data(withJSONObject: tokenizer(), options: [.sortedKeys])

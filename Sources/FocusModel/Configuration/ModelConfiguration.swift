@@ -48,6 +48,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var eosTokenID: Int32?
     public var bosTokenID: Int32?
     public var promptAttention: PromptAttention
+    /// The model's own choice of Focus's dense layers (`focus_dense_layers`, measured for it on
+    /// its dev sets), or nil to take the decoder's default.
+    public var focusDenseLayers: Int?
 
     /// Dimension of one attention head.
     public var headDimension: Int { hiddenSize / headCount }
@@ -104,6 +107,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         let keys = ConfigKeys(dict: dict, file: file)
         let architecture = try ModelArchitectures.architecture(modelType: try keys.required("model_type"), file: file)
         self = try architecture.configuration(keys)
+        focusDenseLayers = try keys.optional("focus_dense_layers")
         try validate(file: file)
     }
 
@@ -133,6 +137,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         if headDimension % 2 != 0 {
             throw ModelConfigurationError.invalidValue(
                 file: file, key: hKey, reason: "head dimension \(headDimension) must be even for RoPE")
+        }
+        if let dense = focusDenseLayers, dense < 0 || dense > layerCount {
+            throw ModelConfigurationError.invalidValue(
+                file: file, key: "focus_dense_layers", reason: "\(dense) is outside 0…\(layerCount) (the model's layers)")
         }
         if maskTokenID < 0 || Int(maskTokenID) >= vocabularySize {
             throw ModelConfigurationError.invalidValue(

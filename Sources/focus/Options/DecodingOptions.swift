@@ -38,8 +38,8 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .long, help: "Focus: neighbours added on each side of a predicted position.")
     var window = FocusParameters().window
 
-    @Option(name: .long, help: "Focus: dense layers before the sparse ones.")
-    var denseLayers = FocusParameters().denseLayers
+    @Option(name: .long, help: "Focus: dense layers before the sparse ones. Default: the model config's focus_dense_layers, else \(FocusParameters().denseLayers).")
+    var denseLayers: Int?
 
     @Option(name: .long, help: "Focus: attention-sink tokens kept.")
     var sinks = FocusParameters().sinkCount
@@ -74,13 +74,15 @@ struct DecodingOptions: ParsableArguments {
         try checkNumberOption(threshold, "--threshold", NumberRange<Float>.atLeast(0).atMost(1))
         try checkNumberOption(temperature, "--temperature", NumberRange<Float>.atLeast(0).atMost(1000))
         try checkNumberOption(evict, "--evict", NumberRange<Double>.atLeast(1).atMost(1000))
-        _ = try settings(mode: .focus, refresh: .full, prefill: PrefillSettings())
+        _ = try settings(mode: .focus, refresh: .full, denseLayers: FocusParameters().denseLayers, prefill: PrefillSettings())
     }
 
-    /// The job's settings, built (and so validated) once: the flags, with the mode and cache
-    /// refresh defaulting to what suits `model`, and the store's prefill settings.
+    /// The job's settings, built (and so validated) once: the flags, with the mode, cache
+    /// refresh and dense layers defaulting to what suits `model`, and the store's prefill settings.
     func settings(for model: ModelConfiguration, prefill: PrefillSettings) throws -> JobSettings {
-        try settings(mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh, prefill: prefill)
+        try settings(
+            mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh,
+            denseLayers: model.defaultDenseLayers, prefill: prefill)
     }
 
     /// A parameter error in the flags' words: `invalid gen_length: …` becomes `--gen-length: …`.
@@ -91,15 +93,18 @@ struct DecodingOptions: ParsableArguments {
     }
 
     /// The settings of the flags, a parameter error reported in the flags' words.
-    private func settings(mode: DecodingMode, refresh: CacheRefresh, prefill: PrefillSettings) throws -> JobSettings {
+    private func settings(
+        mode: DecodingMode, refresh: CacheRefresh, denseLayers modelDenseLayers: Int, prefill: PrefillSettings
+    ) throws -> JobSettings {
         do {
-            return try JobSettings(decoding: parameters(mode: mode, refresh: refresh), prefill: prefill)
+            let decoding = parameters(mode: mode, refresh: refresh, denseLayers: denseLayers ?? modelDenseLayers)
+            return try JobSettings(decoding: decoding, prefill: prefill)
         } catch let error as DecodingError {
             throw ValidationError(Self.flagMessage(error))
         }
     }
 
-    private func parameters(mode: DecodingMode, refresh: CacheRefresh) -> DecodingParameters {
+    private func parameters(mode: DecodingMode, refresh: CacheRefresh, denseLayers: Int) -> DecodingParameters {
         var p = DecodingParameters(mode: mode)
         p.generationLength = genLength
         p.blockLength = blockLength
