@@ -30,16 +30,13 @@ struct BatchBenchmark: BenchmarkSuite {
         let model = try TransformerModel(directory: try spec.materialize(in: context))
         let documentLength = context.quick ? 256 : 1024
         var generator = SplitMix64(seed: 3)
-        func tokens(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32(generator.next() % 4000) + 10 } }
-        let document = tokens(documentLength)
+        let document = generator.benchmarkTokens(documentLength)
         context.log("prefilling a \(documentLength)-token document on \(spec.directoryName)")
-        let cache = DenseKVCache(configuration: model.configuration, capacity: documentLength)
-        _ = model.prefill(tokens: document, into: cache)
-        let source = InMemoryDocumentKV(cache: cache)
+        let source = model.prefilledDocument(document)
         let sizes = context.quick ? [4] : [4, 16]
         var runs: [Run] = []
         for count in sizes {
-            let prompts = (0..<count).map { _ in DecodingPrompt(tokens: document + tokens(16), documentLength: documentLength) }
+            let prompts = (0..<count).map { _ in DecodingPrompt(tokens: document + generator.benchmarkTokens(16), documentLength: documentLength) }
             var focus = DecodingParameters(mode: .stored)
             focus.threshold = nil
             focus.focus.blockSize = 64

@@ -1,3 +1,5 @@
+import FocusDecoding
+import FocusModel
 import Foundation
 
 /// The shape of a random LLaDA-layout checkpoint written by
@@ -65,5 +67,24 @@ struct GeneratedModelSpec {
             ])
         context.log(output.trimmingCharacters(in: .whitespacesAndNewlines) + String(format: " (%.0f s)", Clock.now() - started))
         return directory
+    }
+}
+
+// MARK: - Random inputs
+
+extension SplitMix64 {
+    /// `count` token ids in 10..<4010: inside every generated checkpoint's vocabulary and clear
+    /// of the low ids a tokenizer reserves.
+    mutating func benchmarkTokens(_ count: Int) -> [Int32] {
+        (0..<count).map { _ in Int32(next() % 4000) + 10 }
+    }
+}
+
+extension TransformerModel {
+    /// `document`'s KV, computed by one prefill and held in memory as a decoder's document source.
+    func prefilledDocument(_ document: [Int32]) -> InMemoryDocumentKV {
+        let cache = DenseKVCache(configuration: configuration, capacity: document.count)
+        _ = prefill(tokens: document, into: cache)
+        return InMemoryDocumentKV(cache: cache)
     }
 }

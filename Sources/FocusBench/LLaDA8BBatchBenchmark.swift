@@ -31,13 +31,11 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
         for (format, directory) in [("bf16", bf16), ("int8", int8)] {
             let model = try TransformerModel(directory: directory, residency: .streamed)
             var generator = SplitMix64(seed: 5)
-            func tokens(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32(generator.next() % 4000) + 10 } }
-            let document = tokens(documentLength)
+            let document = generator.benchmarkTokens(documentLength)
             context.log("\(format): prefilling a \(documentLength)-token document")
-            let cache = DenseKVCache(configuration: model.configuration, capacity: documentLength)
-            _ = model.prefill(tokens: document, into: cache)
+            let source = model.prefilledDocument(document)
             let prompts = (0..<questions).map { _ in
-                DecodingPrompt(tokens: document + tokens(16), documentLength: documentLength)
+                DecodingPrompt(tokens: document + generator.benchmarkTokens(16), documentLength: documentLength)
             }
             for (rowsLabel, predicted, window) in [("Focus defaults", 2, 1), ("one row a step", 1, 0)] {
                 var parameters = DecodingParameters(mode: .stored)
@@ -50,7 +48,7 @@ struct LLaDA8BBatchBenchmark: BenchmarkSuite {
                 parameters.focus.window = window
                 let label = "\(format), \(rowsLabel) (predicted \(predicted), window \(window))"
                 let run = try BatchBenchmark().measure(
-                    label, model: model, source: InMemoryDocumentKV(cache: cache), prompts: prompts,
+                    label, model: model, source: source, prompts: prompts,
                     parameters: parameters, context: context, repetitions: 1)
                 context.log("\(label): \(String(format: "%.2f", run.speedup))× together")
                 runs.append((label, "\(format)_predicted\(predicted)_window\(window)", run))

@@ -39,7 +39,7 @@ struct RefreshBenchmark: BenchmarkSuite {
         let documentLength = context.quick ? 1024 : 8192
         let answerLength = 32
         var generator = SplitMix64(seed: 11)
-        let tokens = (0..<(documentLength + 16)).map { _ in Int32(generator.next() % 4000) + 10 }
+        let tokens = generator.benchmarkTokens(documentLength + 16)
         let prompt = DecodingPrompt(tokens: tokens, documentLength: documentLength)
 
         var runs: [Run] = []
