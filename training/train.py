@@ -69,17 +69,14 @@ def grown_state(sd, old_layers, new_layers):
     """
     keep = [round(i * (new_layers - 1) / max(old_layers - 1, 1)) for i in range(old_layers)]
     out = {k: v for k, v in sd.items() if not k.startswith("transformer.blocks.")}
-    source = {}
     for new in range(new_layers):
         old = max(i for i, slot in enumerate(keep) if slot <= new)
-        source[new] = (old, keep[old] == new)
-    for new, (old, kept) in source.items():
         prefix = f"transformer.blocks.{old}."
         for k, v in sd.items():
             if k.startswith(prefix):
                 name = k[len(prefix):]
                 w = v.clone()
-                if not kept and name.split(".")[0] in ("attn_out", "ff_out"):
+                if keep[old] != new and name.split(".")[0] in ("attn_out", "ff_out"):
                     w.zero_()
                 out[f"transformer.blocks.{new}.{name}"] = w
     return out

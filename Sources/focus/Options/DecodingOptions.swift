@@ -74,7 +74,7 @@ struct DecodingOptions: ParsableArguments {
         try checkNumberOption(threshold, "--threshold", NumberRange<Float>.atLeast(0).atMost(1))
         try checkNumberOption(temperature, "--temperature", NumberRange<Float>.atLeast(0).atMost(1000))
         try checkNumberOption(evict, "--evict", NumberRange<Double>.atLeast(1).atMost(1000))
-        _ = try settings(mode: .focus, refresh: .full, denseLayers: FocusParameters().denseLayers, prefill: PrefillSettings())
+        _ = try settings(mode: .focus, refresh: .full, defaultDenseLayers: FocusParameters().denseLayers, prefill: PrefillSettings())
     }
 
     /// The job's settings, built (and so validated) once: the flags, with the mode, cache
@@ -82,7 +82,7 @@ struct DecodingOptions: ParsableArguments {
     func settings(for model: ModelConfiguration, prefill: PrefillSettings) throws -> JobSettings {
         try settings(
             mode: mode ?? model.defaultDecodingMode, refresh: refresh ?? model.defaultCacheRefresh,
-            denseLayers: model.defaultDenseLayers, prefill: prefill)
+            defaultDenseLayers: model.defaultDenseLayers, prefill: prefill)
     }
 
     /// A parameter error in the flags' words: `invalid gen_length: …` becomes `--gen-length: …`.
@@ -94,10 +94,10 @@ struct DecodingOptions: ParsableArguments {
 
     /// The settings of the flags, a parameter error reported in the flags' words.
     private func settings(
-        mode: DecodingMode, refresh: CacheRefresh, denseLayers modelDenseLayers: Int, prefill: PrefillSettings
+        mode: DecodingMode, refresh: CacheRefresh, defaultDenseLayers: Int, prefill: PrefillSettings
     ) throws -> JobSettings {
         do {
-            let decoding = parameters(mode: mode, refresh: refresh, denseLayers: denseLayers ?? modelDenseLayers)
+            let decoding = parameters(mode: mode, refresh: refresh, denseLayers: denseLayers ?? defaultDenseLayers)
             return try JobSettings(decoding: decoding, prefill: prefill)
         } catch let error as DecodingError {
             throw ValidationError(Self.flagMessage(error))
