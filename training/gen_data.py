@@ -203,7 +203,8 @@ def _phrasing_patterns():
             head, tail = form.split("{k}")
             kind = ("two-hop" if qtype == "twohop" else
                     "test-phrasing" if i == len(forms) - 1 else "single-hop")
-            out.append((re.compile(re.escape(head) + ".+" + re.escape(tail) + "$"), kind))
+            out.append((re.compile(re.escape(head) + ".+" + re.escape(tail) + "$"), kind,
+                        len(head) + len(tail)))
     return out
 
 
@@ -212,11 +213,16 @@ PHRASING_PATTERNS = _phrasing_patterns()
 
 def question_kind(question):
     """"single-hop" (one fact, a phrasing that training uses), "test-phrasing" (one fact, the
-    phrasing only the test split uses) or "two-hop"."""
-    for pattern, kind in PHRASING_PATTERNS:
-        if pattern.match(question):
-            return kind
-    raise ValueError(f"question of no known phrasing: {question!r}")
+    phrasing only the test split uses) or "two-hop".
+
+    Several templates can match one question: "Where is {k} based?" also matches the two-hop
+    "Where is the company X works for based?" with {k} = "the company X works for". The template
+    with the most fixed text is the one the question was made from."""
+    matches = [(literal, kind) for pattern, kind, literal in PHRASING_PATTERNS
+               if pattern.match(question)]
+    if not matches:
+        raise ValueError(f"question of no known phrasing: {question!r}")
+    return max(matches)[1]
 
 
 def phrasing(rng, qtype, split):
