@@ -14,7 +14,7 @@ set -u
 START=$(date +%s)
 OUT=${OUT:-training/out/link}
 MINUTES=${MINUTES:-7}
-EVAL_PLAN=${EVAL_PLAN:-dense:2k:100,swap:2k:100,dense:8k:100,dense:32k:50}
+EVAL_PLAN=${EVAL_PLAN:-dense:2k:200,swap:2k:200,dense:8k:200,dense:32k:80}
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$OUT" training/out/models
 cp models/focus-qa-small/tokenizer.json training/out/tokenizer.json

@@ -564,13 +564,16 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--jobs", default=None, help="directory for sample-document.txt etc.")
     ap.add_argument("--lengths", default="2k,4k,8k,16k,32k")
+    ap.add_argument("--test-docs", type=int, default=20,
+                    help="test documents per length, 10 questions each (a set with more documents "
+                         "starts with the same rows as one with fewer)")
     args = ap.parse_args()
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(args.tokenizer)
     os.makedirs(args.out, exist_ok=True)
     digests = {}
     for name in args.lengths.split(","):
-        for split, n_docs in (("dev", 3), ("test", 10)):
+        for split, n_docs in (("dev", 3), ("test", args.test_docs)):
             rows = build_eval(tok, split, name, n_docs, 10, SEEDS[split])
             path = os.path.join(args.out, f"{split}-{name}.jsonl")
             write_jsonl(path, rows)
