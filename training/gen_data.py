@@ -211,6 +211,17 @@ def _phrasing_patterns():
 PHRASING_PATTERNS = _phrasing_patterns()
 
 
+def _check_phrasings():
+    """Every template, filled with a two-word key, must read back as its own kind."""
+    for qtype, forms in QUESTIONS.items():
+        for i, form in enumerate(forms):
+            want = ("two-hop" if qtype == "twohop" else
+                    "test-phrasing" if i == len(forms) - 1 else "single-hop")
+            got = question_kind(form.replace("{k}", "Zora Esposito"))
+            if got != want:
+                raise AssertionError(f"template {form!r} reads as {got}, not {want}")
+
+
 def question_kind(question):
     """"single-hop" (one fact, a phrasing that training uses), "test-phrasing" (one fact, the
     phrasing only the test split uses) or "two-hop".
@@ -223,6 +234,9 @@ def question_kind(question):
     if not matches:
         raise ValueError(f"question of no known phrasing: {question!r}")
     return max(matches)[1]
+
+
+_check_phrasings()
 
 
 def phrasing(rng, qtype, split):
